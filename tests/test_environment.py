@@ -1,0 +1,30 @@
+"""requirements.txt (pip) and environment.yml (Binder) pin the same versions, all installed."""
+
+import importlib.metadata
+import re
+
+from utils import setup
+
+
+def environment_pins() -> dict[str, str]:
+    text = (setup.ROOT / "environment.yml").read_text(encoding="utf-8")
+    pins = dict(re.findall(r"^\s*-\s+([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.\-]+)\s*$", text, re.M))
+    return {name.lower(): version for name, version in pins.items()}
+
+
+def test_environment_yml_and_requirements_agree():
+    assert environment_pins() == setup.requirements()
+
+
+def test_environment_yml_names_python_311():
+    text = (setup.ROOT / "environment.yml").read_text(encoding="utf-8")
+    assert re.search(r"^\s*-\s+python=3\.11\s*$", text, re.M)  # Binder defaults to 3.10 otherwise
+
+
+def test_installed_versions_match_pins():
+    wrong = {
+        name: (version, importlib.metadata.version(name))
+        for name, version in setup.requirements().items()
+        if importlib.metadata.version(name) != version
+    }
+    assert not wrong, f"installed versions differ from requirements.txt: {wrong}"

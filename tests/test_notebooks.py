@@ -1,0 +1,106 @@
+"""The notebooks stay clean in git: executed in order, no errors, small figures, the skeleton.
+
+nbval (configured in pyproject.toml) re-runs them; these tests check what is stored.
+"""
+
+import base64
+import re
+import struct
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from utils import course
+
+NOTEBOOKS = sorted(course.NOTEBOOK_DIR.glob("*.ipynb"))
+MAX_MEGABYTES = 2.0
+MAX_FIGURE_PIXELS = 1600  # width or height of a stored PNG
+DOCUMENTS = [course.ROOT / "README.md", course.NOTEBOOK_DIR / "glossary.md"]
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def png_size(data: str) -> tuple[int, int]:
+    header = base64.b64decode(data[:64])
+    return struct.unpack(">II", header[16:24])
+
+
+def test_there_are_notebooks():
+    assert course.NOTEBOOK_DIR / "00_start_here.ipynb" in NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_valid_and_on_the_map(path):
+    nbformat.validate(read(path))
+    assert path.stem in course.NOTEBOOKS, "add it to utils.course.NOTEBOOKS"
+    assert path.stat().st_size < MAX_MEGABYTES * 1e6, "figures too large: lower the dpi"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_stored_in_order_without_errors(path):
+    code = [cell for cell in read(path).cells if cell.cell_type == "code"]
+    counts = [cell.execution_count for cell in code]
+    assert counts == list(range(1, len(code) + 1)), (
+        "run the notebook top to bottom (make notebooks)"
+    )
+    for cell in code:
+        for output in cell.outputs:
+            assert output.output_type != "error", cell.source
+            assert output.get("name") != "stderr" or "Traceback" not in output.text, cell.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figures_are_modest(path):
+    for cell in read(path).cells:
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png:
+                assert max(png_size(png)) <= MAX_FIGURE_PIXELS, cell.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_follows_the_skeleton(path):
+    cells = read(path).cells
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
+    assert course.expected_problems(path) == [], "run `make sync`"
+    headings = [
+        line.lower()
+        for cell in cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith("#")
+    ]
+    for section in ("summary",) if path.stem == "00_start_here" else ("exercises", "summary"):
+        assert any(section in heading for heading in headings), f"missing section {section!r}"
+    checked = [c for c in cells if c.cell_type == "code" and "NBVAL_CHECK_OUTPUT" in c.source]
+    assert checked, "mark at least one profile-independent cell with # NBVAL_CHECK_OUTPUT"
+
+
+def relative_links(text: str) -> list[str]:
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    return [
+        link.split("#")[0] for link in links if not re.match(r"[a-z]+:", link) and link[0] != "#"
+    ]
+
+
+@pytest.mark.parametrize("path", DOCUMENTS + NOTEBOOKS, ids=lambda p: p.name)
+def test_relative_links_resolve(path):
+    if path.suffix == ".ipynb":
+        text = "\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
+    else:
+        text = path.read_text(encoding="utf-8")
+    broken = [link for link in relative_links(text) if not (path.parent / link).exists()]
+    assert not broken, f"broken links in {path.name}: {broken}"
+
+
+@pytest.mark.parametrize(
+    "path", [course.ROOT / "README.md", course.NOTEBOOK_DIR / "00_start_here.ipynb"]
+)
+def test_course_map_lists_every_notebook(path):
+    text = path.read_text(encoding="utf-8")
+    for stem in course.NOTEBOOKS:
+        assert stem in text, f"{path.name} does not mention {stem}"
+    assert "glossary.md" in text
