@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
 LAB_ARGS ?=
+# Jupyter refuses to run as root unless told (containers, CI): tell it only then.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: venv lab test lint format notebooks bench sync clean
 
@@ -18,7 +20,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb $(LAB_ARGS)
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb $(ROOT_ARGS) $(LAB_ARGS)
 
 test: $(STAMP) lint
 	COURSE_PROFILE=ci $(BIN)/python -m pytest

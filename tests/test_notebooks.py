@@ -104,3 +104,46 @@ def test_course_map_lists_every_notebook(path):
     for stem in course.NOTEBOOKS:
         assert stem in text, f"{path.name} does not mention {stem}"
     assert "glossary.md" in text
+
+
+# The seed's technical terms (Chinese) that the glossary must translate and explain.
+SEED_TERMS = [
+    "编码器",
+    "解码器",
+    "下采样路径",
+    "上采样路径",
+    "跳跃连接",
+    "嵌套跳跃连接",
+    "深度监督",
+    "潜在空间",
+    "潜在变量",
+    "转置卷积",
+    "反卷积",
+    "卷积核",
+    "特征图",
+    "池化",
+    "上采样因子",
+    "插值",
+    "图像分割",
+    "医学图像分割",
+    "卷积神经网络",
+    "语义信息",
+    "全局上下文信息",
+    "局部细节信息",
+    "生成模型",
+    "无监督学习",
+    "KL 散度",
+    "正则化",
+    "损失函数",
+    "重建",
+]
+
+
+def test_glossary_covers_the_seed_terms():
+    text = (course.NOTEBOOK_DIR / "glossary.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    missing = [term for term in SEED_TERMS if not any(term in row for row in rows)]
+    assert not missing, f"glossary lacks {missing}"
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert len(cells) == 4 and all(cells), f"incomplete glossary row: {row}"

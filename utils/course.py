@@ -97,8 +97,10 @@ def expected_problems(path: Path) -> list[str]:
 
 def sync(path: Path) -> bool:
     """Rewrite badges and the setup cell of notebook `path`; return True if it changed."""
+    import nbformat  # only needed here: keeps `import utils.course` light
+
     text = path.read_text(encoding="utf-8")
-    notebook = json.loads(text)
+    notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
     cells = notebook["cells"]
     lines = _source(cells[0]).split("\n")
     badge_lines = [i for i, line in enumerate(lines) if "colab-badge.svg" in line]
@@ -111,7 +113,7 @@ def sync(path: Path) -> bool:
         if cell["cell_type"] == "code" and _source(cell).startswith(SETUP_MARKER):
             cell["source"] = SETUP_CELL
             break
-    new_text = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    new_text = nbformat.writes(notebook) + "\n"
     if new_text != text:
         path.write_text(new_text, encoding="utf-8")
         return True
