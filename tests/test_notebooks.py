@@ -145,5 +145,5 @@ def test_glossary_covers_the_seed_terms():
     missing = [term for term in SEED_TERMS if not any(term in row for row in rows)]
     assert not missing, f"glossary lacks {missing}"
     for row in rows:
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip("|"))]
         assert len(cells) == 4 and all(cells), f"incomplete glossary row: {row}"
