@@ -1,0 +1,191 @@
+"""Tests of utils/ops.py: every operation equals Keras for random legal configurations
+(hypothesis), and every illegal one raises a clear ValueError."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from utils import ops
+
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-4}  # float32 sums in a different order
+
+
+@st.composite
+def conv_cases(draw):
+    """A random legal Conv2D configuration: shapes, kernel, strides or dilation, padding."""
+    batch, height, width = draw(st.integers(1, 2)), draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    c_in, c_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kernel_size = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    pair = st.tuples(st.integers(1, 3), st.integers(1, 3))
+    if draw(st.booleans()):  # Keras refuses strides > 1 together with dilation > 1
+        strides, dilation = draw(pair), (1, 1)
+    else:
+        strides, dilation = (1, 1), draw(pair)
+    spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel_size, strict=True)]
+    if padding == "valid":
+        height, width = max(height, spans[0]), max(width, spans[1])
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((batch, height, width, c_in)).astype(np.float32)
+    kernel = rng.standard_normal((*kernel_size, c_in, c_out)).astype(np.float32)
+    bias = rng.standard_normal(c_out).astype(np.float32)
+    return x, kernel, bias, strides, padding, dilation
+
+
+def keras_conv(x, kernel, bias, strides, padding, dilation):
+    layer = keras.layers.Conv2D(
+        kernel.shape[3],
+        kernel.shape[:2],
+        strides,
+        padding,
+        dilation_rate=dilation,
+        use_bias=bias is not None,
+    )
+    layer.build(x.shape)
+    layer.set_weights([kernel] if bias is None else [kernel, bias])
+    return np.asarray(layer(x))
+
+
+@SETTINGS
+@given(conv_cases())
+def test_conv2d_matches_keras(case):
+    x, kernel, bias, strides, padding, dilation = case
+    expected = keras_conv(x, kernel, bias, strides, padding, dilation)
+    got = ops.conv2d(x, kernel, bias, strides, padding, dilation)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE)
+
+
+@SETTINGS
+@given(conv_cases())
+def test_conv2d_backward_matches_gradient_tape(case):
+    x, kernel, _, strides, padding, dilation = case
+    grad_out = (
+        np.random.default_rng(1)
+        .standard_normal(keras_conv(x, kernel, None, strides, padding, dilation).shape)
+        .astype(np.float32)
+    )
+    x_var, kernel_var = tf.Variable(x), tf.Variable(kernel)
+    with tf.GradientTape() as tape:
+        y = keras.ops.conv(x_var, kernel_var, strides, padding, dilation_rate=dilation)
+        loss = tf.reduce_sum(y * grad_out)
+    want_x, want_kernel = tape.gradient(loss, [x_var, kernel_var])
+    got_x, got_kernel = ops.conv2d_backward(x, kernel, grad_out, strides, padding, dilation)
+    np.testing.assert_allclose(got_x, want_x, **TOLERANCE)
+    np.testing.assert_allclose(got_kernel, want_kernel, **TOLERANCE)
+
+
+def test_conv2d_loops_equal_vectorised():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 6, 5, 2)).astype(np.float32)
+    kernel = rng.standard_normal((3, 2, 2, 3)).astype(np.float32)
+    for kwargs in ({"padding": "same"}, {"strides": (2, 1)}, {"dilation_rate": 2}):
+        np.testing.assert_allclose(
+            ops.conv2d_loops(x, kernel, np.ones(3), **kwargs),
+            ops.conv2d(x, kernel, np.ones(3), **kwargs),
+            **TOLERANCE,
+        )
+
+
+def test_seed_formula_worked_by_hand():
+    # 3x3 input, 2x2 kernel, valid: Y(i,j) = sum_m sum_n X(i+m, j+n) K(m,n) — no kernel flip.
+    x = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)
+    kernel = np.array([[1, 0], [0, -1]], np.float32).reshape(2, 2, 1, 1)
+    np.testing.assert_array_equal(ops.conv2d(x, kernel)[0, :, :, 0], [[-4, -4], [-4, -4]])
+
+
+@st.composite
+def pool_cases(draw):
+    height, width = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    pool_size = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    strides = draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    if padding == "valid":
+        height, width = max(height, pool_size[0]), max(width, pool_size[1])
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((draw(st.integers(1, 2)), height, width, 2)).astype(np.float32)
+    return x, pool_size, strides, padding
+
+
+@SETTINGS
+@given(pool_cases())
+def test_pooling_matches_keras(case):
+    x, pool_size, strides, padding = case
+    for layer, ours in (
+        (keras.layers.MaxPooling2D, ops.max_pool2d),
+        (keras.layers.AveragePooling2D, ops.avg_pool2d),
+    ):
+        expected = np.asarray(layer(pool_size, strides, padding)(x))
+        got = ours(x, pool_size, strides, padding)
+        assert got.dtype == np.float32 and got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, **TOLERANCE)
+
+
+def test_same_padding_puts_the_odd_pixel_after():
+    assert ops.same_padding(5, 2) == (0, 1)  # even kernel: nothing before, one after
+    assert ops.same_padding(6, 3, stride=2) == (0, 1)
+    assert ops.same_padding(7, 3, stride=2) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "padding", "dilation"),
+    [
+        (n, k, s, p, d)
+        for n in (1, 5, 8)
+        for k in (1, 2, 3)
+        for s in (1, 2)
+        for p in ("valid", "same")
+        for d in (1, 2)
+        if not (s > 1 and d > 1) and (p == "same" or d * (k - 1) + 1 <= n)
+    ],
+)
+def test_output_length_matches_keras(size, kernel, stride, padding, dilation):
+    layer = keras.layers.Conv2D(1, kernel, stride, padding, dilation_rate=dilation)
+    expected = layer.compute_output_shape((1, size, size, 1))[1]
+    assert ops.conv_output_length(size, kernel, stride, padding, dilation) == expected
+
+
+X = np.zeros((1, 4, 4, 2), np.float32)
+K = np.zeros((3, 3, 2, 5), np.float32)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: ops.conv2d(X[0], K), r"x must be a 4-D array .* got shape \(4, 4, 2\)"),
+        (lambda: ops.conv2d(X, K[0]), r"kernel must be a 4-D array .* got shape \(3, 2, 5\)"),
+        (lambda: ops.conv2d(X, K[:, :, :1]), r"kernel expects 1 input channels .* x has 2"),
+        (
+            lambda: ops.conv2d(X, K, padding="full"),
+            r"padding must be 'valid' or 'same', got 'full'",
+        ),
+        (lambda: ops.conv2d(X, K, strides=0), r"strides must be >= 1, got 0"),
+        (lambda: ops.conv2d(X, K, dilation_rate=(1, 0)), r"dilation_rate must be >= 1"),
+        (lambda: ops.conv2d(X, K, strides=1.5), r"strides must be an int or a pair of ints"),
+        (lambda: ops.conv2d(X, K, dilation_rate=2), r"kernel \(3, 3\) \(spanning 5 .* larger"),
+        (lambda: ops.conv2d(X, np.zeros((5, 1, 2, 1))), r"larger than the input's height 4"),
+        (lambda: ops.conv2d(X, K, strides=2, dilation_rate=2), r"strides > 1 together with"),
+        (lambda: ops.conv2d(X, K, bias=np.zeros(4)), r"bias must have shape .* \(5,\), got \(4,\)"),
+        (
+            lambda: ops.conv2d_backward(X, K, np.zeros((1, 4, 4, 5))),
+            r"grad_out must have .* \(1, 2, 2, 5\)",
+        ),
+        (lambda: ops.max_pool2d(X, 5), r"pool_size \(5, 5\) .* larger than the input"),
+        (lambda: ops.avg_pool2d(X, 2, strides=(0, 1)), r"strides must be >= 1"),
+        (lambda: ops.max_pool2d(X, 2, padding="causal"), r"padding must be 'valid' or 'same'"),
+    ],
+)
+def test_bad_input_raises_a_clear_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_keras_refuses_strides_with_dilation_too():
+    with pytest.raises(ValueError, match="not supported in conjunction"):
+        keras.layers.Conv2D(1, 3, strides=2, dilation_rate=2)

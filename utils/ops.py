@@ -1,0 +1,242 @@
+"""Convolution, pooling and their gradients in plain NumPy, matching Keras exactly.
+
+Layout NHWC (batch, height, width, channels), float32 in and out, no TensorFlow import.
+Kernels as Keras stores them: `(kh, kw, c_in, c_out)` for `conv2d`. Every function checks its
+arguments and raises `ValueError` naming the argument and the shapes, before any arithmetic.
+The loops below run over kernel taps (at most kh·kw of them), never over pixels: each tap is one
+matrix product over the whole batch, which is how the speed stays close to Keras.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+PADDINGS = ("valid", "same")
+
+
+# --- argument checking --------------------------------------------------------------------------
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    """An int or a pair of ints >= 1, as a pair (Keras accepts both)."""
+    pair = (value, value) if np.isscalar(value) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _padding(padding) -> str:
+    mode = padding.lower() if isinstance(padding, str) else padding
+    if mode not in PADDINGS:
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    return mode
+
+
+def _array4(x, name: str, layout: str) -> np.ndarray:
+    array = np.asarray(x, dtype=np.float32)
+    if array.ndim != 4:
+        raise ValueError(f"{name} must be a 4-D array {layout}, got shape {array.shape}")
+    return array
+
+
+def _image(x) -> np.ndarray:
+    return _array4(x, "x", "(batch, height, width, channels)")
+
+
+# --- sizes ----------------------------------------------------------------------------------------
+
+
+def conv_output_length(
+    input_length: int, kernel_size: int, stride: int = 1, padding: str = "valid", dilation: int = 1
+) -> int:
+    """Output length on one axis: ceil(n / s) for 'same', floor((n - k_eff) / s) + 1 for 'valid'."""
+    effective = dilation * (kernel_size - 1) + 1  # a dilated kernel spans this many inputs
+    if _padding(padding) == "same":
+        return math.ceil(input_length / stride)
+    return (input_length - effective) // stride + 1
+
+
+def same_padding(input_length: int, kernel_size: int, stride: int = 1, dilation: int = 1):
+    """TensorFlow's 'same' padding along one axis as (before, after): the odd one goes after."""
+    effective = dilation * (kernel_size - 1) + 1
+    output_length = math.ceil(input_length / stride)
+    total = max((output_length - 1) * stride + effective - input_length, 0)
+    return total // 2, total - total // 2
+
+
+def _plan(shape, kernel_size, strides, padding, dilation, what: str):
+    """Padding per axis and output size for a sliding window; checks the window fits."""
+    height, width = shape
+    pads, outputs = [], []
+    for axis, n, k, s, d in zip(
+        ("height", "width"), (height, width), kernel_size, strides, dilation, strict=True
+    ):
+        effective = d * (k - 1) + 1
+        if padding == "valid" and effective > n:
+            raise ValueError(
+                f"{what} {tuple(kernel_size)} (spanning {effective} with dilation_rate {d}) is "
+                f"larger than the input's {axis} {n} under padding='valid'; input is "
+                f"{height}x{width}. Use padding='same' or a smaller {what}."
+            )
+        pads.append(same_padding(n, k, s, d) if padding == "same" else (0, 0))
+        outputs.append(conv_output_length(n, k, s, padding, d))
+    return pads, tuple(outputs)
+
+
+def _tap(array, m: int, n: int, out_hw, strides, dilation) -> np.ndarray:
+    """The inputs that kernel tap (m, n) meets, for every output pixel: shape (N, OH, OW, C)."""
+    top, left = m * dilation[0], n * dilation[1]
+    return array[
+        :,
+        top : top + (out_hw[0] - 1) * strides[0] + 1 : strides[0],
+        left : left + (out_hw[1] - 1) * strides[1] + 1 : strides[1],
+        :,
+    ]
+
+
+def _conv_setup(x, kernel, strides, padding, dilation_rate):
+    x = _image(x)
+    kernel = _array4(kernel, "kernel", "(kernel_height, kernel_width, in_channels, out_channels)")
+    if kernel.shape[2] != x.shape[3]:
+        raise ValueError(
+            f"kernel expects {kernel.shape[2]} input channels (kernel shape {kernel.shape}) "
+            f"but x has {x.shape[3]} (x shape {x.shape})"
+        )
+    strides, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
+    if max(strides) > 1 and max(dilation) > 1:
+        raise ValueError(
+            f"strides > 1 together with dilation_rate > 1 is not supported (Keras refuses it "
+            f"too), got strides={strides} and dilation_rate={dilation}"
+        )
+    padding = _padding(padding)
+    pads, out_hw = _plan(x.shape[1:3], kernel.shape[:2], strides, padding, dilation, "kernel")
+    return x, kernel, strides, dilation, pads, out_hw
+
+
+# --- convolution ----------------------------------------------------------------------------------
+
+
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) -> np.ndarray:
+    """What `keras.layers.Conv2D` computes: Y(i,j) = Σ_m Σ_n X(s·i + d·m, s·j + d·n)·K(m,n) + b."""
+    x, kernel, strides, dilation, pads, out_hw = _conv_setup(
+        x, kernel, strides, padding, dilation_rate
+    )
+    c_out = kernel.shape[3]
+    if bias is not None:
+        bias = np.asarray(bias, dtype=np.float32)
+        if bias.shape != (c_out,):
+            raise ValueError(f"bias must have shape (out_channels,) = ({c_out},), got {bias.shape}")
+    padded = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    out = np.zeros((x.shape[0], *out_hw, c_out), dtype=np.float32)
+    for m in range(kernel.shape[0]):
+        for n in range(kernel.shape[1]):
+            # one matrix product per tap: (N, OH, OW, C_in) @ (C_in, C_out)
+            out += _tap(padded, m, n, out_hw, strides, dilation) @ kernel[m, n]
+    if bias is not None:
+        out += bias
+    return out
+
+
+def conv2d_backward(
+    x, kernel, grad_out, strides=1, padding="valid", dilation_rate=1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradients of Σ(grad_out · conv2d(x, kernel)) w.r.t. x and kernel, as tf.GradientTape gives.
+
+    Every output pixel used x at tap positions with weight K(m,n): the input gradient sends
+    grad_out back along the same paths (a transposed convolution), the kernel gradient sums
+    input times grad_out over all pixels.
+    """
+    x, kernel, strides, dilation, pads, out_hw = _conv_setup(
+        x, kernel, strides, padding, dilation_rate
+    )
+    grad_out = _array4(grad_out, "grad_out", "(batch, out_height, out_width, out_channels)")
+    expected = (x.shape[0], *out_hw, kernel.shape[3])
+    if grad_out.shape != expected:
+        raise ValueError(
+            f"grad_out must have the convolution's output shape {expected}, got {grad_out.shape}"
+        )
+    padded = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    grad_padded = np.zeros_like(padded)
+    grad_kernel = np.zeros_like(kernel)
+    flat_grad = grad_out.reshape(-1, kernel.shape[3])
+    for m in range(kernel.shape[0]):
+        for n in range(kernel.shape[1]):
+            window = _tap(padded, m, n, out_hw, strides, dilation)
+            grad_kernel[m, n] = window.reshape(-1, kernel.shape[2]).T @ flat_grad
+            _tap(grad_padded, m, n, out_hw, strides, dilation)[...] += grad_out @ kernel[m, n].T
+    height, width = x.shape[1:3]
+    grad_x = grad_padded[:, pads[0][0] : pads[0][0] + height, pads[1][0] : pads[1][0] + width]
+    return np.ascontiguousarray(grad_x), grad_kernel
+
+
+def conv2d_loops(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) -> np.ndarray:
+    """The seed's formula written as literal loops over every output pixel: slow, for reading."""
+    x, kernel, strides, dilation, pads, out_hw = _conv_setup(
+        x, kernel, strides, padding, dilation_rate
+    )
+    padded = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    kh, kw, c_in, c_out = kernel.shape
+    out = np.zeros((x.shape[0], *out_hw, c_out), dtype=np.float32)
+    for b in range(x.shape[0]):
+        for i in range(out_hw[0]):
+            for j in range(out_hw[1]):
+                for o in range(c_out):
+                    total = 0.0
+                    for m in range(kh):
+                        for n in range(kw):
+                            for c in range(c_in):
+                                row = i * strides[0] + m * dilation[0]
+                                col = j * strides[1] + n * dilation[1]
+                                total += padded[b, row, col, c] * kernel[m, n, c, o]
+                    out[b, i, j, o] = total
+    if bias is not None:
+        out += np.asarray(bias, dtype=np.float32)
+    return out
+
+
+# --- pooling --------------------------------------------------------------------------------------
+
+
+def _pool(x, pool_size, strides, padding, reduce):
+    x = _image(x)
+    pool_size = _pair(pool_size, "pool_size")
+    strides = pool_size if strides is None else _pair(strides, "strides")
+    padding = _padding(padding)
+    pads, out_hw = _plan(x.shape[1:3], pool_size, strides, padding, (1, 1), "pool_size")
+    return reduce(x, pool_size, strides, pads, out_hw)
+
+
+def _max(x, pool_size, strides, pads, out_hw):
+    padded = np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=-np.inf)  # never the maximum
+    taps = (
+        _tap(padded, m, n, out_hw, strides, (1, 1))
+        for m in range(pool_size[0])
+        for n in range(pool_size[1])
+    )
+    return np.maximum.reduce(list(taps)).astype(np.float32)
+
+
+def _mean(x, pool_size, strides, pads, out_hw):
+    padded = np.pad(x, ((0, 0), *pads, (0, 0)))
+    inside = np.pad(np.ones((1, *x.shape[1:3], 1), np.float32), ((0, 0), *pads, (0, 0)))
+    total = np.zeros((x.shape[0], *out_hw, x.shape[3]), np.float32)
+    count = np.zeros((1, *out_hw, 1), np.float32)
+    for m in range(pool_size[0]):
+        for n in range(pool_size[1]):
+            total += _tap(padded, m, n, out_hw, strides, (1, 1))
+            count += _tap(inside, m, n, out_hw, strides, (1, 1))
+    return total / count  # 'same' averages the in-bounds cells only, as TensorFlow does
+
+
+def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> np.ndarray:
+    """What `keras.layers.MaxPooling2D` computes: the maximum of each window."""
+    return _pool(x, pool_size, strides, padding, _max)
+
+
+def avg_pool2d(x, pool_size=2, strides=None, padding="valid") -> np.ndarray:
+    """What `keras.layers.AveragePooling2D` computes: the mean of each window's in-bounds cells."""
+    return _pool(x, pool_size, strides, padding, _mean)
