@@ -6,6 +6,7 @@ Timings belong here, never in tests.
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
@@ -31,18 +32,66 @@ def best_time(function: Callable[[], object], repeats: int = 5) -> float:
     return min(times)
 
 
+def alternating_best_times(functions: dict[str, Callable[[], object]], repeats: int = 7):
+    """Best time of each function, calling them in turn so that machine noise hits all alike."""
+    for function in functions.values():
+        function()  # warm-up: first calls pay for allocation and tracing
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
+
+
+@benchmark
+def conv2d_vs_keras() -> Iterable[Row]:
+    """utils.ops.conv2d vs keras.layers.Conv2D on (4, 128, 128, 64), 3x3, 64 filters, same."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import numpy as np
+
+    from utils import ops
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 128, 128, 64)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 64, 64)).astype(np.float32)
+    layer = keras.layers.Conv2D(64, 3, padding="same", use_bias=False)
+    layer.build(x.shape)
+    layer.set_weights([kernel])
+    best = alternating_best_times(
+        {
+            "numpy": lambda: ops.conv2d(x, kernel, padding="same"),
+            "keras": lambda: np.asarray(layer(x)),
+        }
+    )
+    # The literal loops are too slow for that size: time a small case, extrapolate per MAC.
+    small_x, small_kernel = x[:1, :16, :16, :8], kernel[:, :, :8, :8]
+    loops = best_time(lambda: ops.conv2d_loops(small_x, small_kernel, padding="same"), repeats=1)
+    macs_small, macs_big = 16 * 16 * 9 * 8 * 8, 4 * 128 * 128 * 9 * 64 * 64
+    return [
+        ("utils.ops.conv2d, (4,128,128,64) 3x3 -> 64", best["numpy"] * 1e3, "ms"),
+        ("keras Conv2D, same input", best["keras"] * 1e3, "ms"),
+        ("ratio numpy / keras (target <= 2)", best["numpy"] / best["keras"], "x"),
+        ("literal loops, (1,16,16,8) 3x3 -> 8", loops, "s"),
+        ("literal loops extrapolated to the size above", loops * macs_big / macs_small, "s"),
+    ]
+
+
 def main() -> int:
     """Run every benchmark and print a table."""
     print(
-        f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"Python {platform.python_version()}"
     )
     if not BENCHMARKS:
         print("No benchmarks registered yet.")
         return 0
-    print(f"{'benchmark':<28} {'measurement':<48} {'value':>12}  unit")
+    print(f"{'benchmark':<18} {'measurement':<48} {'value':>12}  unit")
     for name, function in BENCHMARKS.items():
         for what, value, unit in function():
-            print(f"{name:<28} {what:<48} {value:>12.4g}  {unit}")
+            print(f"{name:<18} {what:<48} {value:>12.4g}  {unit}")
     return 0
 
 

@@ -1,0 +1,23 @@
+"""Tests of utils/benchmarks.py (the machinery only: timings are never asserted)."""
+
+from utils import benchmarks
+
+
+def test_alternating_best_times_calls_each_function_in_turn():
+    calls = []
+    best = benchmarks.alternating_best_times(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3
+    )
+    assert calls == ["a", "b"] * 4  # one warm-up round, then three timed rounds
+    assert set(best) == {"a", "b"} and all(value >= 0 for value in best.values())
+
+
+def test_main_prints_a_table(monkeypatch, capsys):
+    monkeypatch.setattr(benchmarks, "BENCHMARKS", {"fake": lambda: [("thing", 1.5, "ms")]})
+    assert benchmarks.main() == 0
+    out = capsys.readouterr().out
+    assert "CPU cores" in out and "fake" in out and "thing" in out and "1.5" in out
+
+
+def test_conv2d_benchmark_is_registered():
+    assert "conv2d_vs_keras" in benchmarks.BENCHMARKS
