@@ -117,6 +117,24 @@ def _conv_setup(x, kernel, strides, padding, dilation_rate):
     return x, kernel, strides, dilation, pads, out_hw
 
 
+def receptive_field(layers) -> tuple[int, int]:
+    """Receptive field and jump of a stack of (kernel_size, stride[, dilation]) layers, one axis.
+
+    r_l = r_{l-1} + d_l·(k_l - 1)·j_{l-1} and j_l = j_{l-1}·s_l, from r_0 = j_0 = 1: each layer
+    widens the view by its extra taps, spaced by the distance between neighbouring inputs.
+    """
+    size, jump = 1, 1
+    for layer in layers:
+        kernel_size, stride, dilation = (*tuple(layer), 1)[:3]
+        if min(kernel_size, stride, dilation) < 1:
+            raise ValueError(
+                f"layers must hold (kernel_size, stride[, dilation]) >= 1, got {layer}"
+            )
+        size += dilation * (kernel_size - 1) * jump
+        jump *= stride
+    return size, jump
+
+
 # --- convolution ----------------------------------------------------------------------------------
 
 

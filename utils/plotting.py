@@ -24,3 +24,107 @@ def use_course_style() -> None:
         }
     )
     matplotlib.rcParams["image.interpolation"] = "nearest"  # show pixels as pixels
+
+
+def show_array(ax, array, title: str | None = None, cmap: str = "Blues", digits: int = 2) -> None:
+    """Draw a small 2-D array as coloured cells with each value written in its cell."""
+    import numpy as np
+
+    array = np.asarray(array, dtype=float)
+    ax.imshow(array, cmap=cmap, vmin=min(array.min(), 0), vmax=max(array.max(), 1e-9))
+    span = np.abs(array).max() or 1.0
+    for (row, col), value in np.ndenumerate(array):
+        text = f"{value:.{digits}g}" if np.isfinite(value) else str(value)
+        dark = abs(value) > 0.6 * span
+        ax.text(col, row, text, ha="center", va="center", fontsize=9, color="w" if dark else "k")
+    ax.set_xticks(np.arange(-0.5, array.shape[1]), minor=True)
+    ax.set_yticks(np.arange(-0.5, array.shape[0]), minor=True)
+    ax.grid(which="minor", color="0.6", linewidth=0.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    if title:
+        ax.set_title(title)
+
+
+def show_arrays(arrays, titles, cmap: str = "Blues", size: float = 2.4):
+    """Small annotated arrays side by side (input, kernel, output…); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(arrays), figsize=(size * len(arrays), size), squeeze=False)
+    for ax, array, title in zip(axes[0], arrays, titles, strict=True):
+        show_array(ax, array, title, cmap)
+    fig.tight_layout()
+    return fig
+
+
+def show_images(images, titles, ncols: int | None = None, size: float = 2.6, cmap: str = "gray"):
+    """Images in a grid with titles; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    ncols = ncols or len(images)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, title in zip(axes.flat, images, titles, strict=False):
+        ax.imshow(image, cmap=cmap)
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def draw_conv_geometry(
+    ax, input_size, kernel_size, strides=1, padding="valid", dilation_rate=1, output_index=(0, 0)
+) -> None:
+    """Draw where one output pixel of a convolution reads: input, padding, and the kernel taps.
+
+    White cells are the input, grey hatched cells the zero padding, orange cells the taps that
+    output pixel `output_index` multiplies by the kernel.
+    """
+    import matplotlib.patches as patches
+
+    from utils import ops
+
+    def pair(value):
+        return (value, value) if isinstance(value, int) else tuple(value)
+
+    (h, w), (kh, kw) = pair(input_size), pair(kernel_size)
+    (sh, sw), (dh, dw) = pair(strides), pair(dilation_rate)
+    pads = [
+        ops.same_padding(n, k, s, d) if padding == "same" else (0, 0)
+        for n, k, s, d in ((h, kh, sh, dh), (w, kw, sw, dw))
+    ]
+    out = [
+        ops.conv_output_length(n, k, s, padding, d)
+        for n, k, s, d in ((h, kh, sh, dh), (w, kw, sw, dw))
+    ]
+    total_h, total_w = h + sum(pads[0]), w + sum(pads[1])
+    taps = {
+        (output_index[0] * sh + m * dh, output_index[1] * sw + n * dw)
+        for m in range(kh)
+        for n in range(kw)
+    }
+    for row in range(total_h):
+        for col in range(total_w):
+            inside = pads[0][0] <= row < pads[0][0] + h and pads[1][0] <= col < pads[1][0] + w
+            face = "#f28e2b" if (row, col) in taps else ("white" if inside else "0.85")
+            ax.add_patch(
+                patches.Rectangle(
+                    (col, row),
+                    1,
+                    1,
+                    facecolor=face,
+                    edgecolor="0.4",
+                    linewidth=0.6,
+                    hatch=None if inside else "///",
+                )
+            )
+    ax.set_xlim(-0.2, total_w + 0.2)
+    ax.set_ylim(total_h + 0.2, -0.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(
+        f"{padding}, k={kh}x{kw}, s={sh}x{sw}, d={dh}x{dw}\n"
+        f"in {h}x{w} -> out {out[0]}x{out[1]}  (pad t/b {pads[0][0]}/{pads[0][1]}, "
+        f"l/r {pads[1][0]}/{pads[1][1]})",
+        fontsize=8,
+    )
