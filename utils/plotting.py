@@ -31,8 +31,11 @@ def show_array(ax, array, title: str | None = None, cmap: str = "Blues", digits:
     import numpy as np
 
     array = np.asarray(array, dtype=float)
-    ax.imshow(array, cmap=cmap, vmin=min(array.min(), 0), vmax=max(array.max(), 1e-9))
-    span = np.abs(array).max() or 1.0
+    span = np.abs(array[np.isfinite(array)]).max(initial=0.0) or 1.0
+    if array.min() < 0:  # signed values: a diverging map centred on zero
+        ax.imshow(array, cmap="RdBu_r", vmin=-span, vmax=span)
+    else:
+        ax.imshow(array, cmap=cmap, vmin=0, vmax=span)
     for (row, col), value in np.ndenumerate(array):
         text = f"{value:.{digits}g}" if np.isfinite(value) else str(value)
         dark = abs(value) > 0.6 * span
@@ -70,6 +73,10 @@ def show_images(images, titles, ncols: int | None = None, size: float = 2.6, cma
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _pair_text(first: int, second: int) -> str:
+    return f"{first}" if first == second else f"{first}x{second}"
 
 
 def draw_conv_geometry(
@@ -123,8 +130,9 @@ def draw_conv_geometry(
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(
-        f"{padding}, k={kh}x{kw}, s={sh}x{sw}, d={dh}x{dw}\n"
-        f"in {h}x{w} -> out {out[0]}x{out[1]}  (pad t/b {pads[0][0]}/{pads[0][1]}, "
-        f"l/r {pads[1][0]}/{pads[1][1]})",
+        f"{padding}, kernel {kh}x{kw}, stride {_pair_text(sh, sw)}, "
+        f"dilation {_pair_text(dh, dw)}\n"
+        f"in {h}x{w} → out {out[0]}x{out[1]}\n"
+        f"padding top/bottom {pads[0][0]}/{pads[0][1]}, left/right {pads[1][0]}/{pads[1][1]}",
         fontsize=8,
     )
