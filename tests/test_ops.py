@@ -189,3 +189,36 @@ def test_bad_input_raises_a_clear_value_error(call, message):
 def test_keras_refuses_strides_with_dilation_too():
     with pytest.raises(ValueError, match="not supported in conjunction"):
         keras.layers.Conv2D(1, 3, strides=2, dilation_rate=2)
+
+
+def test_receptive_field_formula():
+    assert ops.receptive_field([]) == (1, 1)
+    assert ops.receptive_field([(3, 1), (3, 1)]) == (5, 1)
+    seed_encoder = [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]
+    assert ops.receptive_field(seed_encoder) == (32, 4)
+    assert ops.receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)]) == (15, 1)
+    with pytest.raises(ValueError, match="kernel_size, stride"):
+        ops.receptive_field([(0, 1)])
+
+
+def test_receptive_field_equals_gradient_support():
+    # Measured: the input pixels that influence one output pixel of a linear conv/pool stack.
+    layers = [(3, 1), (2, 2), (3, 1, 2), (2, 2), (3, 1)]
+    model = keras.Sequential(
+        [keras.Input((48, 48, 1))]
+        + [
+            keras.layers.Conv2D(
+                1, k, padding="same", dilation_rate=(rest or [1])[0], kernel_initializer="ones"
+            )
+            if s == 1
+            else keras.layers.AveragePooling2D(k)
+            for k, s, *rest in layers
+        ]
+    )
+    image = tf.Variable(np.ones((1, 48, 48, 1), np.float32))
+    with tf.GradientTape() as tape:
+        out = model(image)
+        centre = out[0, out.shape[1] // 2, out.shape[2] // 2, 0]
+    rows, cols = np.nonzero(tape.gradient(centre, image).numpy()[0, :, :, 0])
+    size = ops.receptive_field(layers)[0]
+    assert rows.max() - rows.min() + 1 == size == cols.max() - cols.min() + 1

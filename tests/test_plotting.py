@@ -1,0 +1,48 @@
+"""Tests of utils/plotting.py: the figures draw what they claim."""
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from utils import plotting
+
+ORANGE = matplotlib.colors.to_rgba("#f28e2b")
+
+
+def drawn_cells(ax):
+    return [patch for patch in ax.patches if isinstance(patch, matplotlib.patches.Rectangle)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "cells", "taps", "title"),
+    [
+        ({"input_size": 5, "kernel_size": 3}, 25, 9, "in 5x5 → out 3x3"),
+        ({"input_size": 5, "kernel_size": 2, "padding": "same"}, 36, 4, "top/bottom 0/1"),
+        ({"input_size": 5, "kernel_size": 3, "padding": "same", "dilation_rate": 2}, 81, 9, "2/2"),
+        ({"input_size": 6, "kernel_size": 3, "strides": 2, "padding": "same"}, 49, 9, "out 3x3"),
+    ],
+)
+def test_conv_geometry_draws_input_padding_and_taps(kwargs, cells, taps, title):
+    _, ax = plt.subplots()
+    plotting.draw_conv_geometry(ax, **kwargs)
+    patches = drawn_cells(ax)
+    assert len(patches) == cells
+    assert sum(patch.get_facecolor() == ORANGE for patch in patches) == taps
+    assert title in ax.get_title()
+    plt.close("all")
+
+
+def test_show_arrays_writes_every_value():
+    fig = plotting.show_arrays([np.arange(4).reshape(2, 2), -np.ones((1, 3))], ["a", "b"])
+    texts = [[t.get_text() for t in ax.texts] for ax in fig.axes]
+    assert texts == [["0", "1", "2", "3"], ["-1", "-1", "-1"]]
+    assert fig.axes[1].images[0].get_cmap().name == "RdBu_r"  # signed values: diverging map
+    plt.close(fig)
+
+
+def test_show_images_hides_unused_axes():
+    fig = plotting.show_images([np.zeros((4, 4))] * 3, ["a", "b", "c"], ncols=2)
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c", ""]
+    assert len(fig.axes[3].images) == 0
+    plt.close(fig)
