@@ -222,3 +222,148 @@ def test_receptive_field_equals_gradient_support():
     rows, cols = np.nonzero(tape.gradient(centre, image).numpy()[0, :, :, 0])
     size = ops.receptive_field(layers)[0]
     assert rows.max() - rows.min() + 1 == size == cols.max() - cols.min() + 1
+
+
+# --- upsampling and transposed convolution ------------------------------------------------------
+
+
+@st.composite
+def upsample_cases(draw):
+    height, width = draw(st.integers(1, 8)), draw(st.integers(1, 8))
+    size = draw(st.integers(1, 4) | st.tuples(st.integers(1, 4), st.integers(1, 4)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return rng.standard_normal((draw(st.integers(1, 2)), height, width, 2)).astype(np.float32), size
+
+
+@SETTINGS
+@given(upsample_cases(), st.sampled_from(["nearest", "bilinear"]))
+def test_upsampling_matches_keras(case, interpolation):
+    x, size = case
+    expected = np.asarray(keras.layers.UpSampling2D(size, interpolation=interpolation)(x))
+    ours = ops.upsample_nearest if interpolation == "nearest" else ops.upsample_bilinear
+    got = ours(x, size)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE)
+
+
+def test_nearest_is_the_seed_formula():
+    x = np.arange(6, dtype=np.float32).reshape(1, 2, 3, 1)
+    up = ops.upsample_nearest(x, 3)
+    rows, cols = np.indices(up.shape[1:3])
+    np.testing.assert_array_equal(up[0, :, :, 0], x[0, rows // 3, cols // 3, 0])
+
+
+def test_bilinear_weights_use_half_pixel_centres():
+    below, above, weight = ops.bilinear_weights(3, 2)  # output 0 sits at -0.25: the edge value
+    np.testing.assert_array_equal(below, [0, 0, 0, 1, 1, 2])
+    np.testing.assert_array_equal(above, [0, 1, 1, 2, 2, 2])
+    np.testing.assert_allclose(weight, [0.75, 0.25, 0.75, 0.25, 0.75, 0.25])
+
+
+@st.composite
+def transpose_cases(draw):
+    batch, height, width = draw(st.integers(1, 2)), draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    c_in, c_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kernel_size = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    output_padding = draw(
+        st.none() | st.tuples(st.integers(0, strides[0] - 1), st.integers(0, strides[1] - 1))
+    )
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((batch, height, width, c_in)).astype(np.float32)
+    kernel = rng.standard_normal((*kernel_size, c_out, c_in)).astype(np.float32)
+    bias = rng.standard_normal(c_out).astype(np.float32)
+    return x, kernel, bias, strides, padding, output_padding
+
+
+@SETTINGS
+@given(transpose_cases())
+def test_conv2d_transpose_matches_keras(case):
+    x, kernel, bias, strides, padding, output_padding = case
+    layer = keras.layers.Conv2DTranspose(
+        kernel.shape[2], kernel.shape[:2], strides, padding, output_padding=output_padding
+    )
+    layer.build(x.shape)
+    layer.set_weights([kernel, bias])
+    try:
+        expected = np.asarray(layer(x))
+    except Exception:  # TensorFlow cannot build some output_padding shapes: we must refuse too
+        with pytest.raises(ValueError, match="no transposed convolution has that shape"):
+            ops.conv2d_transpose(x, kernel, bias, strides, padding, output_padding)
+        return
+    got = ops.conv2d_transpose(x, kernel, bias, strides, padding, output_padding)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE)
+
+
+@SETTINGS
+@given(conv_cases())
+def test_conv2d_transpose_is_the_input_gradient_of_conv2d(case):
+    x, kernel, _, strides, padding, dilation = case
+    if dilation != (1, 1):
+        return  # conv2d_transpose has no dilation argument
+    grad_out = ops.conv2d(x, kernel, strides=strides, padding=padding)
+    grad_x, _ = ops.conv2d_backward(x, kernel, grad_out, strides, padding)
+    height, width = x.shape[1:3]
+    for output_padding in [None] + [(a, b) for a in range(strides[0]) for b in range(strides[1])]:
+        try:
+            up = ops.conv2d_transpose(grad_out, kernel, None, strides, padding, output_padding)
+        except ValueError:
+            continue
+        if up.shape[1:3] == (height, width):
+            np.testing.assert_allclose(up, grad_x, **TOLERANCE)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: ops.upsample_nearest(X, 0), r"size must be >= 1, got 0"),
+        (lambda: ops.upsample_bilinear(X, (2, -1)), r"size must be >= 1"),
+        (lambda: ops.upsample_bilinear(X[0], 2), r"x must be a 4-D array"),
+        (lambda: ops.conv2d_transpose(X, K), r"kernel expects 5 input channels .* x has 2"),
+        (
+            lambda: ops.conv2d_transpose(X, np.zeros((3, 3, 1, 2)), strides=2, output_padding=2),
+            r"output_padding must be smaller than strides",
+        ),
+        (
+            lambda: ops.conv2d_transpose(X, np.zeros((3, 3, 1, 2)), output_padding=-1),
+            r"output_padding must be >= 0",
+        ),
+        (
+            lambda: ops.conv2d_transpose(X, np.zeros((3, 3, 1, 2)), padding="full"),
+            r"padding must be 'valid' or 'same'",
+        ),
+        (
+            lambda: ops.conv2d_transpose(X, np.zeros((3, 3, 1, 2)), bias=np.zeros(2)),
+            r"bias must have shape \(out_channels,\) = \(1,\)",
+        ),
+        (
+            lambda: ops.conv2d_transpose(
+                X, np.zeros((4, 4, 1, 2)), strides=2, padding="same", output_padding=0
+            ),
+            r"no transposed convolution has that shape",
+        ),
+    ],
+)
+def test_bad_upsampling_input_raises_a_clear_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "padding", "output_padding"),
+    [
+        (n, k, s, p, o)
+        for n in (1, 4, 7)
+        for k in (1, 2, 3, 4)
+        for s in (1, 2, 3)
+        for p in ("valid", "same")
+        for o in [None, *range(s)]
+    ],
+)
+def test_transpose_output_length_matches_keras(size, kernel, stride, padding, output_padding):
+    layer = keras.layers.Conv2DTranspose(1, kernel, stride, padding, output_padding=output_padding)
+    expected = layer.compute_output_shape((1, size, size, 1))[1]
+    got = ops.conv_transpose_output_length(size, kernel, stride, padding, output_padding)
+    assert got == expected

@@ -19,13 +19,13 @@ PADDINGS = ("valid", "same")
 # --- argument checking --------------------------------------------------------------------------
 
 
-def _pair(value, name: str) -> tuple[int, int]:
-    """An int or a pair of ints >= 1, as a pair (Keras accepts both)."""
+def _pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
+    """An int or a pair of ints >= minimum, as a pair (Keras accepts both)."""
     pair = (value, value) if np.isscalar(value) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < 1:
-        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
@@ -178,17 +178,30 @@ def conv2d_backward(
             f"grad_out must have the convolution's output shape {expected}, got {grad_out.shape}"
         )
     padded = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
-    grad_padded = np.zeros_like(padded)
     grad_kernel = np.zeros_like(kernel)
     flat_grad = grad_out.reshape(-1, kernel.shape[3])
     for m in range(kernel.shape[0]):
         for n in range(kernel.shape[1]):
             window = _tap(padded, m, n, out_hw, strides, dilation)
             grad_kernel[m, n] = window.reshape(-1, kernel.shape[2]).T @ flat_grad
-            _tap(grad_padded, m, n, out_hw, strides, dilation)[...] += grad_out @ kernel[m, n].T
-    height, width = x.shape[1:3]
-    grad_x = grad_padded[:, pads[0][0] : pads[0][0] + height, pads[1][0] : pads[1][0] + width]
-    return np.ascontiguousarray(grad_x), grad_kernel
+    grad_x = _scatter(grad_out, kernel, x.shape[1:3], pads, out_hw, strides, dilation)
+    return grad_x, grad_kernel
+
+
+def _scatter(values, kernel, in_hw, pads, out_hw, strides, dilation) -> np.ndarray:
+    """Send each value back along the paths a convolution read it from, weighted by the kernel.
+
+    This is the adjoint of `conv2d`: the input gradient, and the transposed convolution.
+    """
+    height, width = in_hw
+    shape = (values.shape[0], height + sum(pads[0]), width + sum(pads[1]), kernel.shape[2])
+    padded = np.zeros(shape, dtype=np.float32)
+    for m in range(kernel.shape[0]):
+        for n in range(kernel.shape[1]):
+            # one matrix product per tap: (N, OH, OW, C_out) @ (C_out, C_in), added in place
+            _tap(padded, m, n, out_hw, strides, dilation)[...] += values @ kernel[m, n].T
+    top, left = pads[0][0], pads[1][0]
+    return np.ascontiguousarray(padded[:, top : top + height, left : left + width])
 
 
 def conv2d_loops(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) -> np.ndarray:
@@ -258,3 +271,102 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> np.ndarray:
 def avg_pool2d(x, pool_size=2, strides=None, padding="valid") -> np.ndarray:
     """What `keras.layers.AveragePooling2D` computes: the mean of each window's in-bounds cells."""
     return _pool(x, pool_size, strides, padding, _mean)
+
+
+# --- upsampling -----------------------------------------------------------------------------------
+
+
+def upsample_nearest(x, size=2) -> np.ndarray:
+    """What `UpSampling2D(size, interpolation="nearest")` computes: Y_up(i,j) = Y(⌊i/r⌋, ⌊j/r⌋)."""
+    x = _image(x)
+    rows, cols = _pair(size, "size")
+    return np.repeat(np.repeat(x, rows, axis=1), cols, axis=2)
+
+
+def bilinear_weights(input_length: int, factor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each output position: the two input indices it mixes and the weight of the second.
+
+    Half-pixel centres (TensorFlow's convention): output pixel i sits at (i + 0.5) / r - 0.5 in
+    input coordinates; positions beyond the first or last input centre take the edge value.
+    """
+    source = (np.arange(input_length * factor) + 0.5) / factor - 0.5
+    lower = np.floor(source)
+    weight = (source - lower).astype(np.float32)
+    below = np.clip(lower, 0, input_length - 1).astype(int)
+    above = np.clip(lower + 1, 0, input_length - 1).astype(int)
+    return below, above, weight
+
+
+def upsample_bilinear(x, size=2) -> np.ndarray:
+    """What `UpSampling2D(size, interpolation="bilinear")` computes (half-pixel centres)."""
+    x = _image(x)
+    rows, cols = _pair(size, "size")
+    below, above, weight = bilinear_weights(x.shape[1], rows)
+    w = weight[None, :, None, None]
+    x = x[:, below] + (x[:, above] - x[:, below]) * w  # along the height, then the width
+    below, above, weight = bilinear_weights(x.shape[2], cols)
+    w = weight[None, None, :, None]
+    return (x[:, :, below] + (x[:, :, above] - x[:, :, below]) * w).astype(np.float32)
+
+
+def conv_transpose_output_length(
+    input_length: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: str = "valid",
+    output_padding=None,
+) -> int:
+    """Output length of a transposed convolution along one axis, as Keras computes it."""
+    if output_padding is None:
+        if _padding(padding) == "same":
+            return input_length * stride
+        return input_length * stride + max(kernel_size - stride, 0)
+    crop = 2 * (kernel_size // 2) if _padding(padding) == "same" else 0
+    return (input_length - 1) * stride + kernel_size - crop + output_padding
+
+
+def conv2d_transpose(
+    x, kernel, bias=None, strides=1, padding="valid", output_padding=None
+) -> np.ndarray:
+    """What `keras.layers.Conv2DTranspose` computes; kernel (kh, kw, out_channels, in_channels).
+
+    Every input pixel adds a copy of the kernel, scaled by its value, to the output at
+    stride-spaced positions (scatter-add); 'same' then crops the border as TensorFlow does.
+    """
+    x = _image(x)
+    kernel = _array4(kernel, "kernel", "(kernel_height, kernel_width, out_channels, in_channels)")
+    if kernel.shape[3] != x.shape[3]:
+        raise ValueError(
+            f"kernel expects {kernel.shape[3]} input channels in its last axis (kernel shape "
+            f"{kernel.shape} is (kh, kw, out, in)) but x has {x.shape[3]} (x shape {x.shape})"
+        )
+    strides, padding = _pair(strides, "strides"), _padding(padding)
+    extra = (None, None)
+    if output_padding is not None:
+        extra = _pair(output_padding, "output_padding", minimum=0)
+        if extra[0] >= strides[0] or extra[1] >= strides[1]:
+            raise ValueError(
+                f"output_padding must be smaller than strides, got output_padding={output_padding}"
+                f" and strides={strides}"
+            )
+    lengths = tuple(
+        conv_transpose_output_length(n, k, s, padding, o)
+        for n, k, s, o in zip(x.shape[1:3], kernel.shape[:2], strides, extra, strict=True)
+    )
+    pads, forward = _plan(lengths, kernel.shape[:2], strides, padding, (1, 1), "kernel")
+    if forward != x.shape[1:3]:
+        raise ValueError(
+            f"output_padding={output_padding} with kernel {kernel.shape[:2]}, strides {strides} "
+            f"and padding='{padding}' gives an output of {lengths}, whose convolution would be "
+            f"{forward}, not the input's {x.shape[1:3]}: no transposed convolution has that shape "
+            f"(Keras fails inside TensorFlow). Use another output_padding or None."
+        )
+    out = _scatter(x, kernel, lengths, pads, x.shape[1:3], strides, (1, 1))
+    if bias is not None:
+        bias = np.asarray(bias, dtype=np.float32)
+        if bias.shape != (kernel.shape[2],):
+            raise ValueError(
+                f"bias must have shape (out_channels,) = ({kernel.shape[2]},), got {bias.shape}"
+            )
+        out += bias
+    return out
