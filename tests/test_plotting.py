@@ -46,3 +46,13 @@ def test_show_images_hides_unused_axes():
     assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c", ""]
     assert len(fig.axes[3].images) == 0
     plt.close(fig)
+
+
+def test_show_images_draws_a_constant_image_mid_grey():
+    fig = plotting.show_images(
+        [np.full((3, 3), 0.5), np.arange(4.0).reshape(2, 2)], ["flat", "ramp"]
+    )
+    flat, ramp = (ax.images[0] for ax in fig.axes)
+    assert flat.get_clim() == (-0.5, 1.5)
+    assert ramp.get_clim() == (0.0, 3.0)
+    plt.close(fig)

@@ -60,8 +60,9 @@ def show_arrays(arrays, titles, cmap: str = "Blues", size: float = 2.4):
 
 
 def show_images(images, titles, ncols: int | None = None, size: float = 2.6, cmap: str = "gray"):
-    """Images in a grid with titles; returns the figure."""
+    """Images in a grid with titles, each stretched to its own range; returns the figure."""
     import matplotlib.pyplot as plt
+    import numpy as np
 
     ncols = ncols or len(images)
     nrows = -(-len(images) // ncols)
@@ -69,7 +70,11 @@ def show_images(images, titles, ncols: int | None = None, size: float = 2.6, cma
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, title in zip(axes.flat, images, titles, strict=False):
-        ax.imshow(image, cmap=cmap)
+        image = np.asarray(image)
+        low, high = float(image.min()), float(image.max())
+        if low == high:  # a constant image: mid-grey, not the colour map's bottom end
+            low, high = low - 1, high + 1
+        ax.imshow(image, cmap=cmap, vmin=low, vmax=high)  # each image stretched to its range
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
