@@ -1,0 +1,430 @@
+"""The course's data: embedded microscopy-like datasets (default, no download), tf.data pipelines
+with aligned augmentation, and real public datasets fetched on demand into the cache.
+
+`make_nuclei` imitates fluorescence microscopy of nuclei; `make_membranes` imitates electron
+microscopy where the target is the thin cell boundary (the original UNet paper's ISBI 2012 task).
+Both are deterministic for a seed; image i depends only on (seed, i), not on how many are made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from scipy import interpolate, ndimage
+
+REGISTRY_PATH = Path(__file__).resolve().parent.parent / "data" / "registry.json"
+EMBEDDED = ("nuclei", "membranes")
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+def _check_sizes(num_images, image_size) -> None:
+    if not isinstance(num_images, (int, np.integer)) or num_images < 1:
+        raise ValueError(f"num_images must be a positive int, got {num_images!r}")
+    if not isinstance(image_size, (int, np.integer)) or image_size < 16:
+        raise ValueError(f"image_size must be an int >= 16, got {image_size!r}")
+
+
+def _smooth_noise(rng, size: int, sigma: float) -> np.ndarray:
+    """Smooth random field with features about `sigma` pixels wide, zero mean, unit std.
+
+    Small sigma: Gaussian-filtered white noise. Large sigma: a coarse random grid upsampled
+    with cubic splines, which looks the same and costs far less than a wide filter.
+    """
+    if sigma <= 3:
+        field = ndimage.gaussian_filter(
+            rng.standard_normal((size, size)), sigma, mode="wrap", truncate=3.0
+        )
+    else:
+        coarse = max(int(np.ceil(size / sigma)), 3) + 1
+        knots = np.arange(coarse)
+        spline = interpolate.RectBivariateSpline(
+            knots, knots, rng.standard_normal((coarse, coarse))
+        )
+        positions = np.linspace(0, coarse - 1, size)
+        field = spline(positions, positions)
+    return (field - field.mean()) / (field.std() + 1e-8)
+
+
+def _shot_noise(rng, image: np.ndarray, photons: float, read_noise: float) -> np.ndarray:
+    """Shot noise for `photons` at full brightness (Gaussian approximation of Poisson noise,
+    variance = mean, accurate at these photon counts), plus Gaussian read-out noise."""
+    signal = np.clip(image, 0, None)
+    return signal + np.sqrt(signal / photons + read_noise**2) * rng.standard_normal(image.shape)
+
+
+# --- nuclei --------------------------------------------------------------------------------------
+
+
+def _nucleus_centres(rng, size: int, count: int, radius: float) -> np.ndarray:
+    """Centres, a third of them in touching clusters around others (as nuclei crowd in culture)."""
+    centres = rng.uniform(0, size, (count, 2))
+    for index in range(1, count):
+        if rng.random() < 0.35:
+            angle = rng.uniform(0, 2 * np.pi)
+            distance = radius * rng.uniform(1.4, 2.0)
+            parent = centres[rng.integers(index)]
+            centres[index] = parent + distance * np.array([np.cos(angle), np.sin(angle)])
+    return centres
+
+
+def _one_nuclei_image(rng, size: int):
+    scale = size / 128
+    mean_radius = rng.uniform(6.0, 9.0) * scale
+    count = int(rng.integers(10, 26) * scale**2) or 1
+    centres = _nucleus_centres(rng, size, count, mean_radius)
+    labels = np.zeros((size, size), np.int32)
+    signal = np.zeros((size, size))
+    texture = _smooth_noise(rng, size, 1.2)
+    for label, (cy, cx) in enumerate(centres, start=1):
+        radius = mean_radius * rng.uniform(0.6, 1.35)
+        a, b = radius * rng.uniform(1.0, 1.3), radius * rng.uniform(0.75, 1.0)
+        theta, phases = rng.uniform(0, np.pi), rng.uniform(0, 2 * np.pi, 2)
+        wobble = rng.uniform(0.0, 0.08, 2)
+        extent = int(np.ceil(a * 1.3)) + 1
+        y0, y1 = max(int(cy) - extent, 0), min(int(cy) + extent + 1, size)
+        x0, x1 = max(int(cx) - extent, 0), min(int(cx) + extent + 1, size)
+        if y0 >= y1 or x0 >= x1:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        dy, dx = yy - cy, xx - cx
+        u = dx * np.cos(theta) + dy * np.sin(theta)
+        v = -dx * np.sin(theta) + dy * np.cos(theta)
+        angle = np.arctan2(v, u)
+        boundary = (
+            1
+            + wobble[0] * np.cos(2 * angle + phases[0])
+            + wobble[1] * np.cos(3 * angle + phases[1])
+        )
+        distance = np.sqrt((u / a) ** 2 + (v / b) ** 2) / boundary  # < 1 inside
+        inside = distance < 1
+        brightness = rng.uniform(0.2, 1.0)
+        profile = brightness * (0.8 + 0.2 * (1 - np.clip(distance, 0, 1) ** 2))
+        region = (slice(y0, y1), slice(x0, x1))
+        labels[region][inside] = label  # later nuclei lie on top where they overlap
+        signal[region][inside] = profile[inside]
+    if not labels.any():  # every image has foreground
+        return _one_nuclei_image(rng, size)
+    signal *= 1 + 0.18 * texture  # chromatin texture
+    yy, xx = np.mgrid[0:size, 0:size]
+    for _ in range(rng.integers(0, 4)):  # out-of-focus nuclei from another plane: not in the mask
+        cy, cx, r = rng.uniform(0, size), rng.uniform(0, size), mean_radius * rng.uniform(1.2, 2.0)
+        signal += rng.uniform(0.08, 0.2) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r**2))
+    debris = rng.random((size, size)) < rng.uniform(0, 4e-4)  # bright specks of dust
+    signal[debris] += rng.uniform(0.5, 1.0)
+    gradient = (xx / size) * rng.uniform(-0.12, 0.12) + (yy / size) * rng.uniform(-0.06, 0.06)
+    background = rng.uniform(0.04, 0.18) + gradient + 0.03 * _smooth_noise(rng, size, size / 6)
+    image = ndimage.gaussian_filter(signal, rng.uniform(0.7, 1.6), truncate=3.0) + background
+    image = _shot_noise(rng, image, photons=rng.uniform(40, 200), read_noise=0.01)
+    return np.clip(image, 0, 1), labels
+
+
+def make_nuclei(num_images: int, image_size: int = 128, seed: int = 0, return_labels: bool = False):
+    """Fluorescence-microscopy-like nuclei: (images, masks[, labels]), each (N, H, W, 1).
+
+    Many nuclei per image, touching and overlapping, varied in size, shape, brightness and
+    texture, on an uneven background, blurred by the optics, with shot noise. Images are float32
+    in [0, 1]; masks are float32 {0, 1}; labels (optional) are int32 instance ids (0 = background).
+    """
+    _check_sizes(num_images, image_size)
+    images = np.empty((num_images, image_size, image_size, 1), np.float32)
+    labels = np.empty((num_images, image_size, image_size, 1), np.int32)
+    for index in range(num_images):
+        rng = np.random.default_rng([seed, index, 1])
+        images[index, :, :, 0], labels[index, :, :, 0] = _one_nuclei_image(rng, image_size)
+    masks = (labels > 0).astype(np.float32)
+    return (images, masks, labels) if return_labels else (images, masks)
+
+
+# --- membranes -----------------------------------------------------------------------------------
+
+
+def _one_membrane_image(rng, size: int):
+    scale = size / 128
+    count = int(rng.integers(12, 26) * scale**2) + 2
+    seeds = rng.uniform(-0.05 * size, 1.05 * size, (count, 2))
+    yy, xx = np.mgrid[0:size, 0:size].astype(float)
+    warp = size / 20  # smooth displacement makes the cells irregular, not polygons
+    wy = yy + warp * _smooth_noise(rng, size, size / 8)
+    wx = xx + warp * _smooth_noise(rng, size, size / 8)
+    distances = (wy[..., None] - seeds[:, 0]) ** 2 + (wx[..., None] - seeds[:, 1]) ** 2
+    cells = distances.argmin(axis=-1)
+    edges = np.zeros((size, size), bool)
+    edges[:-1] |= cells[:-1] != cells[1:]
+    edges[:, :-1] |= cells[:, :-1] != cells[:, 1:]
+    distance_to_edge = ndimage.distance_transform_edt(~edges)
+    thickness = np.clip(1.1 + 0.6 * _smooth_noise(rng, size, size / 10), 0.6, 2.4)  # varies along
+    membranes = distance_to_edge < thickness
+    interior = rng.uniform(0.55, 0.75) + 0.06 * _smooth_noise(rng, size, 2.0)
+    contrast = np.clip(0.4 + 0.12 * _smooth_noise(rng, size, size / 10), 0.2, 0.6)
+    image = interior - contrast * np.exp(-((distance_to_edge / thickness) ** 2))
+    for _ in range(int(rng.integers(6, 16) * scale**2)):  # organelle-like clutter inside cells
+        cy, cx = rng.uniform(0, size, 2)
+        a, b = rng.uniform(1.5, 4.5) * scale, rng.uniform(1.0, 2.5) * scale
+        theta = rng.uniform(0, np.pi)
+        u = (xx - cx) * np.cos(theta) + (yy - cy) * np.sin(theta)
+        v = -(xx - cx) * np.sin(theta) + (yy - cy) * np.cos(theta)
+        blob = ((u / a) ** 2 + (v / b) ** 2) < 1
+        image[blob & ~membranes] -= rng.uniform(0.15, 0.35)
+    image = ndimage.gaussian_filter(image, rng.uniform(0.6, 1.1), truncate=3.0)
+    image += rng.normal(0, rng.uniform(0.03, 0.07), image.shape)
+    return np.clip(image, 0, 1), membranes
+
+
+def make_membranes(num_images: int, image_size: int = 128, seed: int = 0):
+    """EM-like tissue whose target is the thin cell boundary: (images, masks), each (N, H, W, 1).
+
+    Irregular cells, membranes of varying thickness and contrast, dark organelle-like clutter
+    that is *not* membrane, blur and noise. Images float32 in [0, 1]; masks float32 {0, 1}.
+    """
+    _check_sizes(num_images, image_size)
+    images = np.empty((num_images, image_size, image_size, 1), np.float32)
+    masks = np.empty((num_images, image_size, image_size, 1), np.float32)
+    for index in range(num_images):
+        rng = np.random.default_rng([seed, index, 2])
+        images[index, :, :, 0], masks[index, :, :, 0] = _one_membrane_image(rng, image_size)
+    return images, masks
+
+
+# --- splits and tf.data pipelines ----------------------------------------------------------------
+
+
+def split(images, masks, num_val: int, num_test: int):
+    """Train / validation / test splits: the last `num_test` images test, the `num_val` before
+    them validate, the rest train."""
+    images, masks = np.asarray(images), np.asarray(masks)
+    if images.shape != masks.shape:
+        raise ValueError(
+            f"images and masks must have the same shape, got {images.shape} and {masks.shape}"
+        )
+    num_train = len(images) - num_val - num_test
+    if num_val < 0 or num_test < 0 or num_train < 1:
+        raise ValueError(
+            f"num_val={num_val} and num_test={num_test} leave {num_train} of {len(images)} images "
+            f"for training; need at least 1"
+        )
+    cut = (num_train, num_train + num_val)
+    return (
+        (images[: cut[0]], masks[: cut[0]]),
+        (images[cut[0] : cut[1]], masks[cut[0] : cut[1]]),
+        (images[cut[1] :], masks[cut[1] :]),
+    )
+
+
+def _sample(tensor, rows, cols, bilinear: bool):
+    """Read `tensor` (H, W, C) at fractional (rows, cols), bilinear or nearest, clamped at edges."""
+    import tensorflow as tf
+
+    height, width = tf.shape(tensor)[0], tf.shape(tensor)[1]
+    if not bilinear:
+        r = tf.clip_by_value(tf.cast(tf.round(rows), tf.int32), 0, height - 1)
+        c = tf.clip_by_value(tf.cast(tf.round(cols), tf.int32), 0, width - 1)
+        return tf.gather_nd(tensor, tf.stack([r, c], -1))
+    r0, c0 = tf.floor(rows), tf.floor(cols)
+    wr, wc = (rows - r0)[..., None], (cols - c0)[..., None]
+
+    def at(r, c):
+        r = tf.clip_by_value(tf.cast(r, tf.int32), 0, height - 1)
+        c = tf.clip_by_value(tf.cast(c, tf.int32), 0, width - 1)
+        return tf.gather_nd(tensor, tf.stack([r, c], -1))
+
+    top = at(r0, c0) * (1 - wc) + at(r0, c0 + 1) * wc
+    bottom = at(r0 + 1, c0) * (1 - wc) + at(r0 + 1, c0 + 1) * wc
+    return top * (1 - wr) + bottom * wr
+
+
+def augment_pair(image, mask, seed, elastic_strength: float = 3.0, grid: int = 4):
+    """The same random flips, 90° rotation and elastic deformation for an image and its mask.
+
+    One stateless seed drives every random choice, and image and mask are transformed together,
+    so they cannot drift apart. The elastic warp (as in the UNet paper) is a random displacement
+    on a coarse `grid`, smoothly interpolated; the image is resampled bilinearly and the mask with
+    nearest neighbours, so it stays binary. `seed` is a shape-(2,) integer tensor.
+    """
+    import tensorflow as tf
+
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 5)
+    channels = tf.shape(image)[-1]
+    both = tf.concat([image, tf.cast(mask, image.dtype)], axis=-1)
+    both = tf.image.stateless_random_flip_left_right(both, seeds[0])
+    both = tf.image.stateless_random_flip_up_down(both, seeds[1])
+    both = tf.image.rot90(both, tf.random.stateless_uniform([], seeds[2], 0, 4, tf.int32))
+    size = tf.shape(both)[:2]
+    coarse = tf.random.stateless_normal([1, grid, grid, 2], seeds[3]) * elastic_strength
+    displacement = tf.image.resize(coarse, size, method="bicubic")[0]
+    rows, cols = tf.meshgrid(tf.range(size[0]), tf.range(size[1]), indexing="ij")
+    rows = tf.cast(rows, tf.float32) + displacement[..., 0]
+    cols = tf.cast(cols, tf.float32) + displacement[..., 1]
+    warped_image = _sample(both[..., :channels], rows, cols, bilinear=True)
+    warped_mask = _sample(both[..., channels:], rows, cols, bilinear=False)
+    return warped_image, warped_mask
+
+
+def make_dataset(
+    images, masks, batch_size: int, augment: bool = False, shuffle: bool = False, seed: int = 0
+):
+    """A batched `tf.data.Dataset` of (image, mask) pairs; augmentation differs every epoch
+    but is the same on every rerun (stateless seeds from `tf.data.Dataset.random`)."""
+    import tensorflow as tf
+
+    images, masks = np.asarray(images, np.float32), np.asarray(masks, np.float32)
+    if images.ndim != 4 or images.shape != masks.shape:
+        raise ValueError(
+            f"images and masks must both be (N, H, W, C) of the same shape, got {images.shape} "
+            f"and {masks.shape}"
+        )
+    dataset = tf.data.Dataset.from_tensor_slices((images, masks))
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    if augment:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip((dataset, seeds)).map(
+            lambda pair, pair_seed: augment_pair(pair[0], pair[1], pair_seed),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def load_embedded(name: str, profile, seed: int = 0):
+    """Train / validation / test splits of an embedded dataset at the profile's sizes."""
+    makers = {"nuclei": make_nuclei, "membranes": make_membranes}
+    if name not in makers:
+        raise ValueError(f"name must be one of {sorted(makers)}, got {name!r}")
+    total = profile.num_train + profile.num_val + profile.num_test
+    images, masks = makers[name](total, profile.image_size, seed)[:2]
+    return split(images, masks, profile.num_val, profile.num_test)
+
+
+# --- real datasets, on demand --------------------------------------------------------------------
+
+
+def registry(path: Path = REGISTRY_PATH) -> dict:
+    """The real datasets the course knows: name -> description, licence, citation, files."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))["datasets"]
+
+
+def sha256(path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch(
+    name: str, cache: Path | None = None, registry_path: Path = REGISTRY_PATH
+) -> dict[str, Path]:
+    """Download (once) and verify the files of real dataset `name`; return {file name: path}.
+
+    Files go to the course cache. pooch downloads each to a temporary file and moves it into
+    place only after its SHA-256 matches, so nothing half-written or corrupt is ever left there.
+    """
+    import pooch
+    import requests
+
+    datasets = registry(registry_path)
+    if name not in datasets:
+        raise ValueError(
+            f"name must be one of {sorted(datasets)} (or an embedded set {EMBEDDED}), got {name!r}"
+        )
+    if cache is None:
+        from utils.setup import cache_dir
+
+        cache = cache_dir("data", name)
+    paths = {}
+    for entry in datasets[name]["files"]:
+        try:
+            paths[entry["name"]] = Path(
+                pooch.retrieve(
+                    entry["url"],
+                    known_hash=f"sha256:{entry['sha256']}",
+                    fname=entry["name"],
+                    path=cache,
+                    progressbar=False,
+                )
+            )
+        except (requests.exceptions.RequestException, OSError) as error:
+            raise ConnectionError(
+                f"could not download {entry['name']} of dataset {name!r} from {entry['url']} "
+                f"({type(error).__name__}). Offline? Copy the file by hand to "
+                f"{Path(cache) / entry['name']} (it is checked against its SHA-256), or use an "
+                f"embedded dataset {EMBEDDED}, which needs no download."
+            ) from error
+        except ValueError as error:  # pooch: the downloaded file's hash differs from the registry's
+            raise ValueError(
+                f"{entry['name']} of dataset {name!r} does not match its SHA-256 in "
+                f"{Path(registry_path).name}; the corrupt download was discarded. ({error})"
+            ) from error
+    return paths
+
+
+def is_cached(name: str, cache: Path | None = None, registry_path: Path = REGISTRY_PATH) -> bool:
+    """Whether every file of real dataset `name` is in the cache with the right checksum."""
+    if cache is None:
+        from utils.setup import cache_dir
+
+        cache = cache_dir("data", name)
+    files = registry(registry_path)[name]["files"]
+    return all(
+        (Path(cache) / f["name"]).is_file() and sha256(Path(cache) / f["name"]) == f["sha256"]
+        for f in files
+    )
+
+
+def _tiles(image: np.ndarray, size: int):
+    rows, cols = image.shape[0] // size, image.shape[1] // size
+    return [
+        image[r * size : (r + 1) * size, c * size : (c + 1) * size]
+        for r in range(rows)
+        for c in range(cols)
+    ]
+
+
+def _normalise(image: np.ndarray) -> np.ndarray:
+    low, high = np.percentile(image, [1, 99.8])
+    return np.clip((image.astype(np.float32) - low) / (high - low + 1e-8), 0, 1)
+
+
+def load_real(
+    name: str, image_size: int = 128, cache: Path | None = None, registry_path: Path = REGISTRY_PATH
+):
+    """A real dataset as (images, masks) arrays like the embedded ones: tiles of `image_size`,
+    intensities scaled to [0, 1] per field (1st-99.8th percentile), masks {0, 1}."""
+    import imageio.v3 as iio
+
+    paths = fetch(name, cache, registry_path)
+    images, masks = [], []
+    if name == "bbbc039":
+        with (
+            zipfile.ZipFile(paths["images.zip"]) as image_zip,
+            zipfile.ZipFile(paths["masks.zip"]) as mask_zip,
+        ):
+            mask_names = {Path(n).stem: n for n in mask_zip.namelist() if n.endswith(".png")}
+            for member in sorted(n for n in image_zip.namelist() if n.endswith(".tif")):
+                if Path(member).stem not in mask_names:
+                    continue
+                image = _normalise(iio.imread(image_zip.read(member), extension=".tif"))
+                mask = iio.imread(mask_zip.read(mask_names[Path(member).stem]), extension=".png")
+                mask = (mask[..., 0] if mask.ndim == 3 else mask) > 0  # nuclei in the red channel
+                images += _tiles(image, image_size)
+                masks += _tiles(mask.astype(np.float32), image_size)
+    elif name == "isbi2012":
+        import h5py
+
+        with h5py.File(paths["isbi.h5"], "r") as volume:
+            raw, labels = volume["raw"][:], volume["labels/membranes"][:]
+        for section, label in zip(raw, labels, strict=True):
+            values, counts = np.unique(label, return_counts=True)
+            membrane = label == values[counts.argmin()]  # membranes are the minority class
+            images += _tiles(_normalise(section), image_size)
+            masks += _tiles(membrane.astype(np.float32), image_size)
+    else:
+        raise ValueError(f"no loader for dataset {name!r}")
+    return np.stack(images)[..., None], np.stack(masks)[..., None]

@@ -1,0 +1,166 @@
+"""Segmentation metrics in NumPy (Dice, IoU, HD95) and the segmentation losses for Keras.
+
+Conventions, the same for every metric:
+- `y_true` is a {0, 1} mask, `y_pred` a mask or probabilities (binarised at `threshold`);
+  arrays are (H, W), (H, W, C) single images, or (N, H, W, C) batches.
+- `reduction="mean"` averages per-image scores; `"none"` returns them; `"global"` pools every pixel
+  of the batch into one score (what `keras.metrics.BinaryIoU` computes).
+- Empty masks: when both truth and prediction are empty the image is a perfect match (Dice = IoU
+  = 1, HD95 = 0); when exactly one is empty, Dice = IoU = 0 and HD95 = the image diagonal (the
+  largest distance possible), so an average over images stays finite.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+REDUCTIONS = ("mean", "none", "global")
+
+
+def _batch(y_true, y_pred, threshold: float):
+    truth, prediction = np.asarray(y_true), np.asarray(y_pred)
+    if truth.shape != prediction.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same shape, got {truth.shape} and {prediction.shape}"
+        )
+    if truth.ndim not in (2, 3, 4):
+        raise ValueError(
+            f"y_true must be (H, W), (H, W, C) or (N, H, W, C), got shape {truth.shape}"
+        )
+    if truth.ndim == 2:
+        truth, prediction = truth[..., None], prediction[..., None]
+    if truth.ndim == 3:
+        truth, prediction = truth[None], prediction[None]
+    return truth > 0.5, prediction > threshold
+
+
+def _reduce(scores: np.ndarray, reduction: str):
+    if reduction == "none":
+        return scores
+    return float(scores.mean())
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def confusion(y_true, y_pred, threshold: float = 0.5):
+    """Per-image true positives, false positives and false negatives (three arrays of length N)."""
+    truth, prediction = _batch(y_true, y_pred, threshold)
+    axes = (1, 2, 3)
+    tp = (truth & prediction).sum(axes)
+    fp = (~truth & prediction).sum(axes)
+    fn = (truth & ~prediction).sum(axes)
+    return tp, fp, fn
+
+
+def dice(y_true, y_pred, threshold: float = 0.5, reduction: str = "mean"):
+    """Dice = 2|A∩B| / (|A| + |B|) = 2TP / (2TP + FP + FN)."""
+    _check_reduction(reduction)
+    tp, fp, fn = confusion(y_true, y_pred, threshold)
+    if reduction == "global":
+        tp, fp, fn = tp.sum(keepdims=True), fp.sum(keepdims=True), fn.sum(keepdims=True)
+    denominator = 2 * tp + fp + fn
+    scores = np.where(denominator == 0, 1.0, 2 * tp / np.maximum(denominator, 1))
+    return _reduce(scores, reduction)
+
+
+def iou(y_true, y_pred, threshold: float = 0.5, reduction: str = "mean"):
+    """Intersection over union (Jaccard) = |A∩B| / |A∪B| = TP / (TP + FP + FN)."""
+    _check_reduction(reduction)
+    tp, fp, fn = confusion(y_true, y_pred, threshold)
+    if reduction == "global":
+        tp, fp, fn = tp.sum(keepdims=True), fp.sum(keepdims=True), fn.sum(keepdims=True)
+    denominator = tp + fp + fn
+    scores = np.where(denominator == 0, 1.0, tp / np.maximum(denominator, 1))
+    return _reduce(scores, reduction)
+
+
+def boundary(mask: np.ndarray) -> np.ndarray:
+    """Boundary pixels of a mask: in it, with a 4-neighbour outside it (or on the image edge)."""
+    mask = np.asarray(mask, bool)
+    return mask & ~ndimage.binary_erosion(mask, border_value=0)
+
+
+def surface_distances(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    """Distances from each boundary pixel of one 2-D mask to the other's boundary, both ways."""
+    truth_edge, prediction_edge = boundary(truth), boundary(prediction)
+    to_truth = ndimage.distance_transform_edt(
+        ~truth_edge
+    )  # distance of every pixel to truth's edge
+    to_prediction = ndimage.distance_transform_edt(~prediction_edge)
+    return np.concatenate([to_truth[prediction_edge], to_prediction[truth_edge]])
+
+
+def hd95(y_true, y_pred, threshold: float = 0.5, reduction: str = "mean", percentile: float = 95):
+    """95th percentile of the symmetric boundary distances, in pixels (lower is better).
+
+    The plain Hausdorff distance is the maximum (`percentile=100`); the 95th percentile ignores the
+    worst 5 % of boundary pixels, so one stray pixel does not decide the score. Multi-channel masks
+    are scored per channel and averaged.
+    """
+    if reduction not in ("mean", "none"):
+        raise ValueError(f"reduction must be 'mean' or 'none' for hd95, got {reduction!r}")
+    truth, prediction = _batch(y_true, y_pred, threshold)
+    diagonal = float(np.hypot(*truth.shape[1:3]))
+    scores = np.zeros(len(truth))
+    for index in range(len(truth)):
+        per_channel = []
+        for channel in range(truth.shape[3]):
+            t, p = truth[index, :, :, channel], prediction[index, :, :, channel]
+            if not t.any() and not p.any():
+                per_channel.append(0.0)
+            elif not t.any() or not p.any():
+                per_channel.append(diagonal)
+            else:
+                per_channel.append(float(np.percentile(surface_distances(t, p), percentile)))
+        scores[index] = np.mean(per_channel)
+    return _reduce(scores, reduction)
+
+
+def accuracy(y_true, y_pred, threshold: float = 0.5, reduction: str = "mean"):
+    """Fraction of pixels classified correctly: misleading when the foreground is small."""
+    _check_reduction(reduction)
+    truth, prediction = _batch(y_true, y_pred, threshold)
+    if reduction == "global":
+        return float((truth == prediction).mean())
+    return _reduce((truth == prediction).mean(axis=(1, 2, 3)), reduction)
+
+
+# --- Keras losses -------------------------------------------------------------------------------
+
+
+def soft_dice_loss(y_true, y_pred, smooth: float = 1.0):
+    """1 - soft Dice per image, on probabilities (differentiable): 1 - (2Σtp + s) / (Σt + Σp + s).
+
+    Computed per image (over height, width and channels) so that images with small objects count
+    as much as images with large ones; `smooth` keeps empty images defined (loss 0 for an empty
+    prediction of an empty mask). Returns one loss per image; Keras averages over the batch.
+    """
+    import keras
+
+    y_pred = keras.ops.convert_to_tensor(y_pred)
+    y_true = keras.ops.cast(y_true, y_pred.dtype)
+    axes = tuple(range(1, len(y_pred.shape)))
+    intersection = keras.ops.sum(y_true * y_pred, axis=axes)
+    total = keras.ops.sum(y_true, axis=axes) + keras.ops.sum(y_pred, axis=axes)
+    return 1.0 - (2.0 * intersection + smooth) / (total + smooth)
+
+
+def bce_dice_loss(y_true, y_pred, smooth: float = 1.0, bce_weight: float = 1.0):
+    """Binary cross-entropy (mean over pixels) + soft Dice loss, per image.
+
+    Cross-entropy gives every pixel a useful gradient from the start; Dice counters the class
+    imbalance that lets cross-entropy alone settle on "all background" (notebook 04).
+    """
+    import keras
+
+    y_pred = keras.ops.convert_to_tensor(y_pred)
+    y_true = keras.ops.cast(y_true, y_pred.dtype)
+    axes = tuple(range(1, len(y_pred.shape)))
+    bce = keras.ops.mean(
+        keras.losses.binary_crossentropy(y_true[..., None], y_pred[..., None]), axis=axes
+    )
+    return bce_weight * bce + soft_dice_loss(y_true, y_pred, smooth)
