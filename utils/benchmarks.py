@@ -79,6 +79,18 @@ def conv2d_vs_keras() -> Iterable[Row]:
     ]
 
 
+@benchmark
+def embedded_datasets() -> Iterable[Row]:
+    """Time to generate 1,000 images of 128x128 of each embedded dataset (target: under 10 s)."""
+    from utils import data
+
+    rows = []
+    for name, make in (("nuclei", data.make_nuclei), ("membranes", data.make_membranes)):
+        seconds = best_time(lambda make=make: make(1000, 128, seed=0), repeats=1)
+        rows.append((f"make_{name}(1000, 128)", seconds, "s"))
+    return rows
+
+
 def main() -> int:
     """Run every benchmark and print a table."""
     print(

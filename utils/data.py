@@ -329,6 +329,7 @@ def fetch(
     import pooch
     import requests
 
+    pooch.get_logger().setLevel("WARNING")  # one line per file is noise in a notebook
     datasets = registry(registry_path)
     if name not in datasets:
         raise ValueError(
@@ -389,7 +390,7 @@ def _tiles(image: np.ndarray, size: int):
 
 def _normalise(image: np.ndarray) -> np.ndarray:
     low, high = np.percentile(image, [1, 99.8])
-    return np.clip((image.astype(np.float32) - low) / (high - low + 1e-8), 0, 1)
+    return np.clip((image - low) / (high - low + 1e-8), 0, 1).astype(np.float32)
 
 
 def load_real(
@@ -427,4 +428,4 @@ def load_real(
             masks += _tiles(membrane.astype(np.float32), image_size)
     else:
         raise ValueError(f"no loader for dataset {name!r}")
-    return np.stack(images)[..., None], np.stack(masks)[..., None]
+    return np.stack(images)[..., None], np.stack(masks)[..., None].astype(np.float32)

@@ -1,0 +1,233 @@
+"""Tests of utils/data.py: the embedded datasets, aligned augmentation, and the download path
+(served from a local HTTP server on 127.0.0.1, never the internet)."""
+
+import functools
+import hashlib
+import http.server
+import io
+import json
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from utils import data, metrics
+from utils.setup import PROFILES
+
+MAKERS = [data.make_nuclei, data.make_membranes]
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_embedded_arrays_are_well_formed(make):
+    images, masks = make(6, 32, seed=3)[:2]
+    assert images.shape == masks.shape == (6, 32, 32, 1)
+    assert images.dtype == masks.dtype == np.float32
+    assert images.min() >= 0 and images.max() <= 1
+    assert set(np.unique(masks)) <= {0.0, 1.0}
+    assert (masks.reshape(6, -1).max(axis=1) == 1).all()  # every image has foreground
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_embedded_data_is_deterministic_per_image(make):
+    first, second = make(3, 32, seed=5)[0], make(3, 32, seed=5)[0]
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(make(2, 32, seed=5)[0], first[:2])  # image i depends on (seed, i)
+    assert not np.array_equal(make(3, 32, seed=6)[0], first)
+
+
+def test_nuclei_are_bright_and_labelled():
+    images, masks, labels = data.make_nuclei(8, 64, seed=0, return_labels=True)
+    np.testing.assert_array_equal(masks, (labels > 0).astype(np.float32))
+    assert images[masks == 1].mean() > images[masks == 0].mean() + 0.2
+    assert max(len(np.unique(label)) - 1 for label in labels) >= 5  # many nuclei per image
+
+
+def test_membranes_are_thin_and_dark():
+    images, masks = data.make_membranes(8, 64, seed=0)
+    assert 0.05 < masks.mean() < 0.35  # thin: a minority of pixels, like ISBI 2012's ~20 %
+    assert images[masks == 1].mean() < images[masks == 0].mean() - 0.1
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: data.make_nuclei(0), r"num_images must be a positive int, got 0"),
+        (lambda: data.make_membranes(2, image_size=8), r"image_size must be an int >= 16, got 8"),
+        (lambda: data.split(np.zeros((4, 8, 8, 1)), np.zeros((4, 8, 8, 1)), 2, 2), r"leave 0 of 4"),
+        (lambda: data.split(np.zeros((4, 8, 8, 1)), np.zeros((3, 8, 8, 1)), 1, 1), r"same shape"),
+        (lambda: data.make_dataset(np.zeros((4, 8, 8)), np.zeros((4, 8, 8)), 2), r"\(N, H, W, C\)"),
+        (lambda: data.load_embedded("cells", PROFILES["ci"]), r"name must be one of"),
+    ],
+)
+def test_bad_input_raises_a_clear_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_split_sizes():
+    images, masks = data.make_nuclei(10, 32)
+    train, val, test = data.split(images, masks, num_val=2, num_test=3)
+    assert [len(part[0]) for part in (train, val, test)] == [5, 2, 3]
+    np.testing.assert_array_equal(test[0], images[7:])
+
+
+def test_load_embedded_follows_the_profile():
+    profile = PROFILES["ci"]
+    train, val, test = data.load_embedded("membranes", profile)
+    assert train[0].shape == (profile.num_train, profile.image_size, profile.image_size, 1)
+    assert len(val[0]) == profile.num_val and len(test[1]) == profile.num_test
+
+
+def test_augmentation_keeps_image_and_mask_aligned():
+    _, masks = data.make_nuclei(4, 48, seed=1)
+    for index, mask in enumerate(masks):
+        image = mask.copy()  # an image that *is* its mask: any misalignment shows at once
+        warped_image, warped_mask = data.augment_pair(image, mask, tf.constant([7, index]))
+        warped_mask = warped_mask.numpy()
+        assert set(np.unique(warped_mask)) <= {0.0, 1.0}
+        assert metrics.dice(warped_mask, warped_image.numpy() > 0.5) > 0.95
+        assert not np.array_equal(warped_mask, mask)  # something did change
+
+
+def test_augmentation_is_deterministic_for_a_seed():
+    images, masks = data.make_membranes(1, 32)
+    a = data.augment_pair(images[0], masks[0], tf.constant([1, 2]))
+    b = data.augment_pair(images[0], masks[0], tf.constant([1, 2]))
+    c = data.augment_pair(images[0], masks[0], tf.constant([1, 3]))
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_dataset_batches_and_reruns_identically():
+    images, masks = data.make_nuclei(6, 32)
+
+    def epochs(dataset, count=2):
+        return [np.concatenate([x.numpy() for x, _ in dataset]) for _ in range(count)]
+
+    first = epochs(data.make_dataset(images, masks, 4, augment=True, shuffle=True, seed=3))
+    second = epochs(data.make_dataset(images, masks, 4, augment=True, shuffle=True, seed=3))
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)  # reruns are identical
+    assert not np.array_equal(first[0], first[1])  # but each epoch is augmented anew
+    plain = next(iter(data.make_dataset(images, masks, 4)))
+    assert plain[0].shape == (4, 32, 32, 1)
+    np.testing.assert_array_equal(plain[1].numpy(), masks[:4])
+
+
+# --- real datasets through a local server --------------------------------------------------------
+
+
+def test_registry_entries_are_complete():
+    for name, entry in data.registry().items():
+        for key in ("title", "homepage", "licence", "citation", "files", "task"):
+            assert entry[key], (name, key)
+        for file in entry["files"]:
+            assert file["url"].startswith("https://") and len(file["sha256"]) == 64
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server over tmp_path/served; yields (folder, base URL)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def write_registry(path, name, files, base_url, wrong_hash=False):
+    entries = [
+        {
+            "name": file.name,
+            "url": f"{base_url}/{file.name}",
+            "sha256": "0" * 64 if wrong_hash else hashlib.sha256(file.read_bytes()).hexdigest(),
+        }
+        for file in files
+    ]
+    entry = {"title": "t", "task": "nuclei", "homepage": "h", "licence": "l", "citation": "c"}
+    path.write_text(json.dumps({"datasets": {name: {**entry, "files": entries}}}))
+    return path
+
+
+def fake_bbbc039(folder):
+    import imageio.v3 as iio
+
+    rng = np.random.default_rng(0)
+    images, masks = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(images, "w") as image_zip, zipfile.ZipFile(masks, "w") as mask_zip:
+        for stem in ("field_a", "field_b"):
+            image = rng.integers(0, 4000, (40, 70), dtype=np.uint16)
+            mask = np.zeros((40, 70, 3), np.uint8)
+            mask[5:15, 5:25, 0] = 255
+            image_zip.writestr(
+                f"images/{stem}.tif", iio.imwrite("<bytes>", image, extension=".tif")
+            )
+            mask_zip.writestr(f"masks/{stem}.png", iio.imwrite("<bytes>", mask, extension=".png"))
+    (folder / "images.zip").write_bytes(images.getvalue())
+    (folder / "masks.zip").write_bytes(masks.getvalue())
+    return [folder / "images.zip", folder / "masks.zip"]
+
+
+def test_fetch_downloads_verifies_and_converts(server, tmp_path):
+    folder, url = server
+    registry = write_registry(tmp_path / "registry.json", "bbbc039", fake_bbbc039(folder), url)
+    cache = tmp_path / "cache"
+    paths = data.fetch("bbbc039", cache, registry)
+    assert sorted(paths) == ["images.zip", "masks.zip"] and data.is_cached(
+        "bbbc039", cache, registry
+    )
+    images, masks = data.load_real("bbbc039", image_size=32, cache=cache, registry_path=registry)
+    assert images.shape == masks.shape == (4, 32, 32, 1)  # two 40x70 fields, two 32x32 tiles each
+    assert images.dtype == np.float32 and 0 <= images.min() and images.max() <= 1
+    assert masks[0].sum() == 10 * 20  # the red-channel nucleus in the first tile
+    for file in folder.iterdir():
+        file.unlink()  # the server loses the files: the verified cache is used, no download
+    assert data.fetch("bbbc039", cache, registry) == paths
+
+
+def test_isbi_h5_is_converted_with_membranes_as_foreground(server, tmp_path):
+    import h5py
+
+    folder, url = server
+    labels = np.full((2, 32, 32), 255, np.uint8)
+    labels[:, ::8] = 0  # thin black membranes, as in the original labels
+    with h5py.File(folder / "isbi.h5", "w") as volume:
+        volume["raw"] = np.random.default_rng(0).integers(0, 255, (2, 32, 32), dtype=np.uint8)
+        volume["labels/membranes"] = labels
+    registry = write_registry(tmp_path / "registry.json", "isbi2012", [folder / "isbi.h5"], url)
+    images, masks = data.load_real("isbi2012", 32, tmp_path / "cache", registry)
+    assert images.shape == (2, 32, 32, 1)
+    np.testing.assert_array_equal(masks[..., 0], (labels == 0).astype(np.float32))
+
+
+def test_wrong_checksum_is_refused_and_nothing_is_left(server, tmp_path):
+    folder, url = server
+    registry = write_registry(
+        tmp_path / "r.json", "bbbc039", fake_bbbc039(folder), url, wrong_hash=True
+    )
+    cache = tmp_path / "cache"
+    with pytest.raises(ValueError, match="does not match its SHA-256"):
+        data.fetch("bbbc039", cache, registry)
+    assert not any(cache.iterdir()) if cache.exists() else True
+    assert not data.is_cached("bbbc039", cache, registry)
+
+
+def test_offline_gives_a_clear_error_and_nothing_is_left(tmp_path):
+    files = fake_bbbc039(tmp_path)
+    registry = write_registry(tmp_path / "r.json", "bbbc039", files, "http://127.0.0.1:9")  # closed
+    cache = tmp_path / "cache"
+    with pytest.raises(ConnectionError, match=r"Offline\? Copy the file by hand to .*images.zip"):
+        data.fetch("bbbc039", cache, registry)
+    assert not any(cache.iterdir()) if cache.exists() else True
+
+
+def test_unknown_real_dataset_is_a_value_error(tmp_path):
+    with pytest.raises(ValueError, match=r"name must be one of \['bbbc039', 'isbi2012'\]"):
+        data.fetch("mnist", tmp_path)
