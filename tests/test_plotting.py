@@ -56,3 +56,25 @@ def test_show_images_draws_a_constant_image_mid_grey():
     assert flat.get_clim() == (-0.5, 1.5)
     assert ramp.get_clim() == (0.0, 3.0)
     plt.close(fig)
+
+
+def test_confusion_overlay_colours_each_region():
+    image = np.zeros((2, 2))
+    truth = np.array([[1, 1], [0, 0]])
+    prediction = np.array([[1, 0], [1, 0]])
+    rgb = plotting.confusion_overlay(image, truth, prediction, alpha=1.0)
+    colours = list(plotting.CONFUSION_COLOURS.values())
+    np.testing.assert_allclose(rgb[0, 0], colours[0])  # true positive
+    np.testing.assert_allclose(rgb[1, 0], colours[1])  # false positive
+    np.testing.assert_allclose(rgb[0, 1], colours[2])  # false negative
+    np.testing.assert_allclose(rgb[1, 1], 0.0)  # true negative keeps the image
+
+
+def test_show_overlays_draws_outline_or_fill():
+    image, mask = np.random.default_rng(0).random((8, 8)), np.zeros((8, 8))
+    mask[2:5, 2:5] = 1
+    outline = plotting.show_overlays([image], [mask], ["a"])
+    assert len(outline.axes[0].collections) >= 1 and len(outline.axes[0].images) == 1
+    filled = plotting.show_overlays([image], [mask], fill=True)
+    assert len(filled.axes[0].images) == 2
+    plt.close("all")

@@ -141,3 +141,76 @@ def draw_conv_geometry(
         f"padding top/bottom {pads[0][0]}/{pads[0][1]}, left/right {pads[1][0]}/{pads[1][1]}",
         fontsize=8,
     )
+
+
+#: Colours for a segmentation compared with its truth: hits, false alarms, misses.
+CONFUSION_COLOURS = {
+    "true positive": (0.2, 0.8, 0.2),
+    "false positive": (0.95, 0.2, 0.2),
+    "false negative": (0.2, 0.5, 1.0),
+}
+
+
+def confusion_overlay(image, truth, prediction, alpha: float = 0.55):
+    """RGB picture of a grey image with TP green, FP red and FN blue blended in."""
+    import numpy as np
+
+    image = np.asarray(image, dtype=float).squeeze()
+    truth, prediction = np.asarray(truth).squeeze() > 0.5, np.asarray(prediction).squeeze() > 0.5
+    span = image.max() - image.min()
+    grey = (image - image.min()) / span if span > 0 else np.clip(image, 0, 1)
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    regions = (truth & prediction, ~truth & prediction, truth & ~prediction)
+    for region, colour in zip(regions, CONFUSION_COLOURS.values(), strict=True):
+        rgb[region] = (1 - alpha) * rgb[region] + alpha * np.array(colour)
+    return rgb
+
+
+def confusion_legend(ax) -> None:
+    """Add the TP / FP / FN colour legend to an axis."""
+    import matplotlib.patches as patches
+
+    handles = [
+        patches.Patch(color=colour, label=name) for name, colour in CONFUSION_COLOURS.items()
+    ]
+    ax.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, -0.25),
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
+
+
+def show_overlays(
+    images,
+    masks,
+    titles=None,
+    ncols: int | None = None,
+    size: float = 2.4,
+    colour: str = "#ffcc00",
+    fill: bool = False,
+):
+    """Images with their masks drawn on top: outlines (default) or a translucent fill."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    titles = titles or [""] * len(images)
+    ncols = ncols or len(images)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, mask, title in zip(axes.flat, images, masks, titles, strict=False):
+        ax.imshow(np.asarray(image).squeeze(), cmap="gray", vmin=0, vmax=1)
+        mask = np.asarray(mask).squeeze()
+        if fill:
+            tint = np.zeros((*mask.shape, 4))
+            tint[mask > 0.5] = matplotlib.colors.to_rgba(colour, 0.45)
+            ax.imshow(tint)
+        else:
+            ax.contour(mask, levels=[0.5], colors=[colour], linewidths=0.9)
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
