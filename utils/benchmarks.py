@@ -91,12 +91,21 @@ def embedded_datasets() -> Iterable[Row]:
     return rows
 
 
+def cpu_name() -> str:
+    """The processor's model name (Linux), else the architecture."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def main() -> int:
     """Run every benchmark and print a table."""
-    print(
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
-        f"Python {platform.python_version()}"
-    )
+    print(f"Machine: {cpu_name()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}")
     if not BENCHMARKS:
         print("No benchmarks registered yet.")
         return 0
