@@ -44,8 +44,21 @@ PROFILES = {
     "gpu": Profile("gpu", "the seed's full sizes", 128, 2000, 200, 200, 40, 32, 1.0),
 }
 
-# Installed on Colab only when missing; Colab's TensorFlow/Keras and Jupyter are left alone.
-COLAB_SKIP = {"tensorflow", "keras", "jupyterlab", "ipykernel", "nbval", "pytest", "ruff"}
+# Installed on Colab only when missing: what the notebooks import. Colab's own TensorFlow, Keras
+# and Jupyter are left alone, and the development tools (tests, lint) are not needed there.
+COLAB_SKIP = {
+    "tensorflow",
+    "keras",
+    "jupyterlab",
+    "ipykernel",
+    "nbformat",
+    "nbconvert",
+    "nbclient",
+    "pytest",
+    "hypothesis",
+    "nbval",
+    "ruff",
+}
 
 
 def profile_name(value: str | None = None, gpu_available: bool = False) -> str:
