@@ -6,44 +6,6 @@ import pytest
 
 from utils import models
 
-# The seed's listing, verbatim except for the import line (Keras 3: `import keras`).
-SEED_UNET = """
-from keras import layers, Model
-
-def unet(input_size=(128, 128, 1)):
-    inputs = layers.Input(input_size)
-
-    # Encoder
-    conv1 = layers.Conv2D(64, 3, activation='relu', padding='same')(inputs)
-    conv1 = layers.Conv2D(64, 3, activation='relu', padding='same')(conv1)
-    pool1 = layers.MaxPooling2D(pool_size=(2, 2))(conv1)
-
-    conv2 = layers.Conv2D(128, 3, activation='relu', padding='same')(pool1)
-    conv2 = layers.Conv2D(128, 3, activation='relu', padding='same')(conv2)
-    pool2 = layers.MaxPooling2D(pool_size=(2, 2))(conv2)
-
-    # Bottleneck (Middle)
-    conv3 = layers.Conv2D(256, 3, activation='relu', padding='same')(pool2)
-    conv3 = layers.Conv2D(256, 3, activation='relu', padding='same')(conv3)
-
-    # Decoder
-    up1 = layers.UpSampling2D(size=(2, 2))(conv3)
-    merge1 = layers.Concatenate()([conv2, up1])
-    conv4 = layers.Conv2D(128, 3, activation='relu', padding='same')(merge1)
-    conv4 = layers.Conv2D(128, 3, activation='relu', padding='same')(conv4)
-
-    up2 = layers.UpSampling2D(size=(2, 2))(conv4)
-    merge2 = layers.Concatenate()([conv1, up2])
-    conv5 = layers.Conv2D(64, 3, activation='relu', padding='same')(merge2)
-    conv5 = layers.Conv2D(64, 3, activation='relu', padding='same')(conv5)
-
-    # Output layer
-    outputs = layers.Conv2D(1, 1, activation='sigmoid')(conv5)
-
-    model = Model(inputs, outputs)
-    return model
-"""
-
 KEYS = (
     "filters",
     "kernel_size",
@@ -60,7 +22,7 @@ KEYS = (
 
 def seed_unet() -> keras.Model:
     namespace = {}
-    exec(SEED_UNET, namespace)
+    exec(models.SEED_UNET_SOURCE, namespace)  # the seed's listing, verbatim but for the import
     return namespace["unet"]()
 
 

@@ -197,7 +197,9 @@ def test_receptive_field_formula():
     seed_encoder = [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]
     assert ops.receptive_field(seed_encoder) == (32, 4)
     assert ops.receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)]) == (15, 1)
-    with pytest.raises(ValueError, match="kernel_size, stride"):
+    upsampled = [*seed_encoder, (1, 0.5), (3, 1), (3, 1), (1, 0.5), (3, 1), (3, 1)]
+    assert ops.receptive_field(upsampled) == (44, 1)  # the seed's whole UNet
+    with pytest.raises(ValueError, match="kernel_size >= 1, stride > 0"):
         ops.receptive_field([(0, 1)])
 
 

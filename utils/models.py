@@ -10,6 +10,45 @@ import keras
 from keras import layers
 
 UPSAMPLINGS = ("nearest", "bilinear", "transpose")
+SEED_FILTERS = (64, 128, 256)
+
+#: The seed's UNet listing, verbatim except for the import line (Keras 3: `from keras import`).
+SEED_UNET_SOURCE = """
+from keras import layers, Model
+
+def unet(input_size=(128, 128, 1)):
+    inputs = layers.Input(input_size)
+
+    # Encoder
+    conv1 = layers.Conv2D(64, 3, activation='relu', padding='same')(inputs)
+    conv1 = layers.Conv2D(64, 3, activation='relu', padding='same')(conv1)
+    pool1 = layers.MaxPooling2D(pool_size=(2, 2))(conv1)
+
+    conv2 = layers.Conv2D(128, 3, activation='relu', padding='same')(pool1)
+    conv2 = layers.Conv2D(128, 3, activation='relu', padding='same')(conv2)
+    pool2 = layers.MaxPooling2D(pool_size=(2, 2))(conv2)
+
+    # Bottleneck (Middle)
+    conv3 = layers.Conv2D(256, 3, activation='relu', padding='same')(pool2)
+    conv3 = layers.Conv2D(256, 3, activation='relu', padding='same')(conv3)
+
+    # Decoder
+    up1 = layers.UpSampling2D(size=(2, 2))(conv3)
+    merge1 = layers.Concatenate()([conv2, up1])
+    conv4 = layers.Conv2D(128, 3, activation='relu', padding='same')(merge1)
+    conv4 = layers.Conv2D(128, 3, activation='relu', padding='same')(conv4)
+
+    up2 = layers.UpSampling2D(size=(2, 2))(conv4)
+    merge2 = layers.Concatenate()([conv1, up2])
+    conv5 = layers.Conv2D(64, 3, activation='relu', padding='same')(merge2)
+    conv5 = layers.Conv2D(64, 3, activation='relu', padding='same')(conv5)
+
+    # Output layer
+    outputs = layers.Conv2D(1, 1, activation='sigmoid')(conv5)
+
+    model = Model(inputs, outputs)
+    return model
+"""
 
 
 def _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout) -> None:
@@ -67,7 +106,7 @@ def output_layer(x, num_classes: int, name: str = "output"):
 
 def build_unet(
     input_shape=(128, 128, 1),
-    filters=(64, 128, 256),
+    filters=SEED_FILTERS,
     num_classes: int = 1,
     upsampling: str = "nearest",
     skip_connections: bool = True,

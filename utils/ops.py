@@ -117,18 +117,19 @@ def _conv_setup(x, kernel, strides, padding, dilation_rate):
     return x, kernel, strides, dilation, pads, out_hw
 
 
-def receptive_field(layers) -> tuple[int, int]:
+def receptive_field(layers) -> tuple[float, float]:
     """Receptive field and jump of a stack of (kernel_size, stride[, dilation]) layers, one axis.
 
     r_l = r_{l-1} + d_l·(k_l - 1)·j_{l-1} and j_l = j_{l-1}·s_l, from r_0 = j_0 = 1: each layer
     widens the view by its extra taps, spaced by the distance between neighbouring inputs.
+    An upsampling by r is the layer (1, 1/r): it widens nothing and divides the jump.
     """
     size, jump = 1, 1
     for layer in layers:
         kernel_size, stride, dilation = (*tuple(layer), 1)[:3]
-        if min(kernel_size, stride, dilation) < 1:
+        if min(kernel_size, dilation) < 1 or stride <= 0:
             raise ValueError(
-                f"layers must hold (kernel_size, stride[, dilation]) >= 1, got {layer}"
+                f"layers must hold (kernel_size >= 1, stride > 0[, dilation >= 1]), got {layer}"
             )
         size += dilation * (kernel_size - 1) * jump
         jump *= stride

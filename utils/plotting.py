@@ -214,3 +214,96 @@ def show_overlays(
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def plot_histories(histories: dict, keys=("loss", "val_loss", "val_iou"), size: float = 3.2):
+    """Learning curves: one panel per history key, one line per model; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(keys), figsize=(size * len(keys), size * 0.8), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for name, history in histories.items():
+            values = history.get(key)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, marker=".", label=name)
+        ax.set_title(key.replace("_", " "), fontsize=9)
+        ax.set_xlabel("epoch")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def draw_unet(filters, image_size: int = 128, ax=None, skip_connections: bool = True):
+    """Schematic of a UNet: one box per level (channels x size), pooling down the left, upsampling
+    up the right, skip connections across; returns the axis."""
+    import matplotlib.patches as patches
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 3.6))
+    depth = len(filters)
+    for level, width in enumerate(filters):
+        y, size = depth - 1 - level, image_size // 2**level
+        columns = [level] if level == depth - 1 else [level, 2 * (depth - 1) - level]
+        for column in columns:
+            kind = (
+                "bottleneck"
+                if level == depth - 1
+                else ("encoder" if column == level else "decoder")
+            )
+            colour = {"encoder": "#4e79a7", "decoder": "#59a14f", "bottleneck": "#b07aa1"}[kind]
+            ax.add_patch(
+                patches.FancyBboxPatch(
+                    (column - 0.4, y - 0.3),
+                    0.8,
+                    0.6,
+                    boxstyle="round,pad=0.02",
+                    fc=colour,
+                    ec="k",
+                    alpha=0.85,
+                )
+            )
+            ax.text(
+                column,
+                y,
+                f"{width} ch\n{size}x{size}",
+                ha="center",
+                va="center",
+                color="w",
+                fontsize=8,
+            )
+        if level < depth - 1:
+            ax.annotate(
+                "",
+                (level + 1 - 0.25, y - 1 + 0.3),
+                (level + 0.1, y - 0.3),
+                arrowprops={"arrowstyle": "->", "color": "#e15759"},
+            )
+            decoder = 2 * (depth - 1) - level
+            ax.annotate(
+                "",
+                (decoder - 0.1, y - 0.3),
+                (decoder - 1 + 0.25, y - 1 + 0.3),
+                arrowprops={"arrowstyle": "->", "color": "#f28e2b"},
+            )
+            if skip_connections:
+                ax.annotate(
+                    "",
+                    (decoder - 0.42, y),
+                    (level + 0.42, y),
+                    arrowprops={"arrowstyle": "->", "color": "0.3", "ls": "--"},
+                )
+                ax.text(
+                    depth - 1, y + 0.08, "skip: concatenate", ha="center", fontsize=7, color="0.3"
+                )
+    ax.text(
+        0.2,
+        -0.75,
+        "red: 2x2 max pooling    orange: 2x upsampling    boxes: two 3x3 convolutions",
+        fontsize=7.5,
+        color="0.25",
+    )
+    ax.set_xlim(-0.6, 2 * (depth - 1) + 0.6)
+    ax.set_ylim(-0.9, depth - 0.5)
+    ax.axis("off")
+    return ax

@@ -1,0 +1,157 @@
+"""One training helper for notebooks 04-07: epochs and sizes from the profile, one line per
+epoch, the best checkpoint cached (safe `.keras` format) and reused on rerun, evaluation with
+`utils.metrics`. Several GPUs: `tf.distribute.MirroredStrategy`; any GPU: mixed precision."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from utils import data, metrics
+from utils.setup import cache_dir
+
+LOSSES = {
+    "bce_dice": metrics.bce_dice_loss,
+    "dice": metrics.soft_dice_loss,
+    "bce": "binary_crossentropy",
+}
+
+
+def strategy():
+    """MirroredStrategy over all GPUs when there are several, else the default strategy.
+    With any GPU, layers compute in float16 (mixed precision); outputs stay float32."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def build(builder: Callable[..., keras.Model], *args, **kwargs) -> keras.Model:
+    """Build a model inside the training strategy's scope (a no-op scope on one device)."""
+    with strategy().scope():
+        return builder(*args, **kwargs)
+
+
+class EpochLine(keras.callbacks.Callback):
+    """One short line per epoch: a progress bar that stays readable in a stored notebook."""
+
+    def __init__(self, num_epochs: int):
+        super().__init__()
+        self.num_epochs = num_epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = " · ".join(
+            f"{key} {value:.3f}" for key, value in (logs or {}).items() if key != "learning_rate"
+        )
+        seconds = time.perf_counter() - self.start
+        print(f"epoch {epoch + 1:>2}/{self.num_epochs} · {values} · {seconds:.1f} s", flush=True)
+
+
+def _fingerprint(*arrays) -> str:
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:12]
+
+
+def fit(
+    model: keras.Model,
+    train,
+    val,
+    profile,
+    name: str,
+    loss: str = "bce_dice",
+    learning_rate: float = 1e-3,
+    num_epochs: int | None = None,
+    augment: bool = True,
+    seed: int = 0,
+    use_cache: bool = True,
+    verbose: bool = True,
+) -> dict:
+    """Train `model` on (images, masks) pairs; return the history as {metric: [per epoch]}.
+
+    The best weights (lowest validation loss) are kept. The checkpoint is cached under a key made
+    from the model's architecture, the training settings and the data itself, so rerunning a
+    notebook reuses it instead of training again (`use_cache=False` forces training).
+    """
+    if not name or not all(c.isalnum() or c in "-_." for c in name):
+        raise ValueError(f"name must be letters, digits, '-', '_' or '.', got {name!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    num_epochs = num_epochs or profile.num_epochs
+    settings = json.dumps(
+        [
+            model.to_json(),
+            loss,
+            learning_rate,
+            num_epochs,
+            augment,
+            seed,
+            profile.batch_size,
+            keras.__version__,
+        ]
+    )
+    key = hashlib.sha256(settings.encode()).hexdigest()[:12] + "-" + _fingerprint(*train, *val)
+    checkpoint = cache_dir("models") / f"{name}-{key}.keras"
+    history_path = checkpoint.with_suffix(".json")
+    model.compile(
+        keras.optimizers.Adam(learning_rate),
+        LOSSES[loss],
+        metrics=[keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")],
+    )
+    if use_cache and checkpoint.exists() and history_path.exists():
+        model.set_weights(keras.models.load_model(checkpoint, compile=False).get_weights())
+        if verbose:
+            print(f"{name}: reusing the trained weights cached in {checkpoint.name}")
+        return json.loads(history_path.read_text())
+    keras.utils.set_random_seed(seed)
+    train_data = data.make_dataset(
+        *train, profile.batch_size, augment=augment, shuffle=True, seed=seed
+    )
+    val_data = data.make_dataset(*val, profile.batch_size)
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True)
+    ]
+    if verbose:
+        callbacks.append(EpochLine(num_epochs))
+    start = time.perf_counter()
+    history = model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=num_epochs,
+        verbose=0,
+        shuffle=False,  # the dataset shuffles itself, reproducibly
+        callbacks=callbacks,
+    ).history
+    history = {key: [float(v) for v in values] for key, values in history.items()}
+    history["seconds"] = time.perf_counter() - start
+    model.set_weights(keras.models.load_model(checkpoint, compile=False).get_weights())
+    history_path.write_text(json.dumps(history))
+    return history
+
+
+def predict(model: keras.Model, images, batch_size: int = 32) -> np.ndarray:
+    """Probabilities for a batch of images, as a NumPy array."""
+    return np.asarray(
+        model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
+    )
+
+
+def evaluate(model: keras.Model, images, masks, threshold: float = 0.5) -> dict[str, float]:
+    """Mean per-image Dice, IoU and HD95 on a test set."""
+    probabilities = predict(model, images)
+    return {
+        "dice": metrics.dice(masks, probabilities, threshold),
+        "iou": metrics.iou(masks, probabilities, threshold),
+        "hd95": metrics.hd95(masks, probabilities, threshold),
+    }
