@@ -20,4 +20,5 @@ def test_main_prints_a_table(monkeypatch, capsys):
 
 
 def test_course_benchmarks_are_registered():
-    assert {"conv2d_vs_keras", "embedded_datasets"} <= set(benchmarks.BENCHMARKS)
+    expected = {"conv2d_vs_keras", "embedded_datasets", "unet_cpu_profile"}
+    assert expected <= set(benchmarks.BENCHMARKS)

@@ -91,6 +91,42 @@ def embedded_datasets() -> Iterable[Row]:
     return rows
 
 
+@benchmark
+def unet_cpu_profile() -> Iterable[Row]:
+    """The seed's UNet and the cpu profile's (width 0.25) at the cpu profile's image size:
+    training time per epoch (timed steps, times steps per epoch) and inference per image."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import numpy as np
+
+    from utils import metrics, models
+    from utils.setup import PROFILES
+
+    profile = PROFILES["cpu"]
+    shape = (profile.image_size, profile.image_size, 1)
+    images, masks = (
+        np.random.default_rng(0).random((profile.batch_size, *shape), np.float32),
+        np.zeros((profile.batch_size, *shape), np.float32),
+    )
+    rows = []
+    for label, width in (
+        ("seed's filters (64,128,256)", 1.0),
+        ("cpu profile (16,32,64)", profile.width),
+    ):
+        model = models.build_unet(shape, models.scaled_filters(models.SEED_FILTERS, width))
+        model.compile(keras.optimizers.Adam(1e-3), metrics.bce_dice_loss)
+        model.train_on_batch(images, masks)  # warm-up: tracing
+        step = best_time(lambda model=model: model.train_on_batch(images, masks), repeats=3)
+        steps_per_epoch = -(-profile.num_train // profile.batch_size)
+        model.predict(images, verbose=0)
+        infer = best_time(lambda model=model: model.predict(images, verbose=0), repeats=3)
+        rows += [
+            (f"{label}: train epoch ({steps_per_epoch} steps)", step * steps_per_epoch, "s"),
+            (f"{label}: inference per 64x64 image", infer / len(images) * 1e3, "ms"),
+        ]
+    return rows
+
+
 def cpu_name() -> str:
     """The processor's model name (Linux), else the architecture."""
     try:

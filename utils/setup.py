@@ -119,8 +119,9 @@ def install_missing(skip: set[str] = COLAB_SKIP) -> list[str]:
 
 
 def _quiet_tensorflow() -> None:
-    """Silence TensorFlow's Python-side logs (set before it is imported)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Silence TensorFlow's logs (set before it is imported). Level 3 also hides the C++ core's
+    harmless "error" lines about graph attributes; real failures still raise Python exceptions."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="tensorflow")

@@ -1,0 +1,74 @@
+"""Tests of utils/training.py on tiny data: training, cached checkpoints, evaluation."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from utils import data, models, training
+from utils.setup import PROFILES
+
+TINY = dataclasses.replace(PROFILES["ci"], image_size=16, num_epochs=2, batch_size=4)
+
+
+@pytest.fixture
+def cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def splits():
+    images, masks = data.make_nuclei(12, 16, seed=0)
+    return data.split(images, masks, num_val=4, num_test=4)
+
+
+def tiny_unet():
+    keras.utils.set_random_seed(0)
+    return training.build(models.build_unet, (16, 16, 1), (4, 8))
+
+
+def test_fit_trains_saves_and_reuses(cache, splits, capsys):
+    train, val, _ = splits
+    model = tiny_unet()
+    history = training.fit(model, train, val, TINY, "tiny")
+    assert len(history["loss"]) == len(history["val_iou"]) == 2 and history["seconds"] > 0
+    assert "epoch  2/2" in capsys.readouterr().out
+    assert len(list((cache / "models").glob("tiny-*.keras"))) == 1
+    again = tiny_unet()
+    assert training.fit(again, train, val, TINY, "tiny") == history
+    assert "reusing the trained weights" in capsys.readouterr().out
+    for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_other_data_trains_anew(cache, splits):
+    train, val, _ = splits
+    training.fit(tiny_unet(), train, val, TINY, "tiny", verbose=False)
+    flipped = (train[0][:, ::-1], train[1][:, ::-1])
+    training.fit(tiny_unet(), flipped, val, TINY, "tiny", verbose=False)
+    assert len(list((cache / "models").glob("tiny-*.keras"))) == 2
+
+
+def test_evaluate_reports_the_three_metrics(splits):
+    _, _, test = splits
+    scores = training.evaluate(tiny_unet(), *test)
+    assert set(scores) == {"dice", "iou", "hd95"}
+    assert 0 <= scores["dice"] <= 1 and 0 <= scores["iou"] <= 1 and scores["hd95"] >= 0
+
+
+def test_cpu_strategy_keeps_float32():
+    strategy = training.strategy()
+    assert strategy.num_replicas_in_sync == 1
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"name": "bad name/x"}, r"name must be letters"), ({"loss": "mse"}, r"loss must be one of")],
+)
+def test_bad_arguments(splits, kwargs, message):
+    train, val, _ = splits
+    with pytest.raises(ValueError, match=message):
+        training.fit(tiny_unet(), train, val, TINY, **{"name": "ok", **kwargs})
