@@ -33,8 +33,10 @@ def strategy():
     return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
 
 
-def build(builder: Callable[..., keras.Model], *args, **kwargs) -> keras.Model:
-    """Build a model inside the training strategy's scope (a no-op scope on one device)."""
+def build(builder: Callable[..., keras.Model], *args, seed: int = 0, **kwargs) -> keras.Model:
+    """Build a model inside the training strategy's scope (a no-op scope on one device), with
+    its initial weights fixed by `seed` — whatever ran before in the notebook."""
+    keras.utils.set_random_seed(seed)
     with strategy().scope():
         return builder(*args, **kwargs)
 
@@ -42,9 +44,9 @@ def build(builder: Callable[..., keras.Model], *args, **kwargs) -> keras.Model:
 class EpochLine(keras.callbacks.Callback):
     """One short line per epoch: a progress bar that stays readable in a stored notebook."""
 
-    def __init__(self, num_epochs: int):
+    def __init__(self, num_epochs: int, verbose: bool = True):
         super().__init__()
-        self.num_epochs = num_epochs
+        self.num_epochs, self.verbose, self.lines = num_epochs, verbose, []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
@@ -54,7 +56,9 @@ class EpochLine(keras.callbacks.Callback):
             f"{key} {value:.3f}" for key, value in (logs or {}).items() if key != "learning_rate"
         )
         seconds = time.perf_counter() - self.start
-        print(f"epoch {epoch + 1:>2}/{self.num_epochs} · {values} · {seconds:.1f} s", flush=True)
+        self.lines.append(f"epoch {epoch + 1:>2}/{self.num_epochs} · {values} · {seconds:.1f} s")
+        if self.verbose:
+            print(self.lines[-1], flush=True)
 
 
 def _fingerprint(*arrays) -> str:
@@ -111,19 +115,19 @@ def fit(
     )
     if use_cache and checkpoint.exists() and history_path.exists():
         model.set_weights(keras.models.load_model(checkpoint, compile=False).get_weights())
+        history = json.loads(history_path.read_text())
         if verbose:
-            print(f"{name}: reusing the trained weights cached in {checkpoint.name}")
-        return json.loads(history_path.read_text())
+            print(f"{name}: reusing the weights cached in {checkpoint.name}; its training was:")
+            print("\n".join(history.get("log", [])))
+        return history
     keras.utils.set_random_seed(seed)
     train_data = data.make_dataset(
         *train, profile.batch_size, augment=augment, shuffle=True, seed=seed
     )
     val_data = data.make_dataset(*val, profile.batch_size)
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True)
-    ]
-    if verbose:
-        callbacks.append(EpochLine(num_epochs))
+    log = EpochLine(num_epochs, verbose)
+    best = keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True)
+    callbacks = [best, log]
     start = time.perf_counter()
     history = model.fit(
         train_data,
@@ -135,6 +139,7 @@ def fit(
     ).history
     history = {key: [float(v) for v in values] for key, values in history.items()}
     history["seconds"] = time.perf_counter() - start
+    history["log"] = log.lines
     model.set_weights(keras.models.load_model(checkpoint, compile=False).get_weights())
     history_path.write_text(json.dumps(history))
     return history
