@@ -35,3 +35,10 @@ def test_strict_raises_for_solutions():
         check(1.0, 2.0, strict=True)
     with pytest.raises(AssertionError, match="not answered"):
         check(None, 2.0, strict=True)
+
+
+def test_lists_of_strings_compare_exactly(capsys):
+    check(["x00", "x10"], ["x00", "x10"])
+    check(["x00"], ["x00", "x10"])
+    out = capsys.readouterr().out.splitlines()
+    assert "✓" in out[0] and "not yet" in out[1]

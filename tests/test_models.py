@@ -112,3 +112,67 @@ def test_scaled_filters():
 def test_bad_arguments_raise_a_clear_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         models.build_unet(**kwargs)
+
+
+# --- UNet++ -------------------------------------------------------------------------------------
+
+
+def test_unet_plus_plus_parameter_counts_match_the_paper():
+    """Zhou et al. (2018), Table 1: U-Net 7.76M, UNet++ 9.04M parameters (filters 32 ... 512)."""
+    plus_plus = models.build_unet_plus_plus((32, 32, 1), deep_supervision=False)
+    unet = models.build_unet((32, 32, 1), models.UNET_PLUS_PLUS_FILTERS, upsampling="transpose")
+    assert round(plus_plus.count_params() / 1e6, 2) == 9.04
+    assert round(unet.count_params() / 1e6, 2) == 7.76
+
+
+@pytest.mark.parametrize("upsampling", models.UPSAMPLINGS)
+def test_unet_plus_plus_nodes_follow_the_definition(upsampling):
+    """x^{i,j} concatenates x^{i,0..j-1} and U(x^{i+1,j-1}): its first convolution sees
+    j * filters[i] channels plus the upsampled node's (filters[i] for transpose)."""
+    filters = (4, 6, 8, 10)
+    model = models.build_unet_plus_plus((16, 16, 1), filters, upsampling=upsampling)
+    depth = len(filters) - 1
+    for j in range(1, depth + 1):
+        for i in range(depth + 1 - j):
+            up_channels = filters[i] if upsampling == "transpose" else filters[i + 1]
+            concat = model.get_layer(f"x{i}{j}_concat")
+            assert len(concat.input) == j + 1
+            assert concat.output.shape[1:] == (16 >> i, 16 >> i, j * filters[i] + up_channels)
+            assert model.get_layer(f"x{i}{j}_conv2").output.shape[-1] == filters[i]
+    assert models.head_names(model) == ["head1", "head2", "head3"]
+    assert [tuple(t.shape[1:]) for t in model.outputs] == [(16, 16, 1)] * 3
+    with pytest.raises(ValueError):
+        model.get_layer("x13_concat")  # i + j > L: no such node
+
+
+def test_pruned_networks_share_weights_and_keep_only_their_nodes():
+    keras.utils.set_random_seed(0)
+    model = models.build_unet_plus_plus((16, 16, 1), (4, 6, 8, 10))
+    images = np.random.default_rng(0).random((2, 16, 16, 1), dtype=np.float32)
+    heads = model.predict(images, verbose=0)
+    sizes = []
+    for level in (1, 2, 3):
+        pruned = models.prune_unet_plus_plus(model, level)
+        np.testing.assert_allclose(pruned.predict(images, verbose=0), heads[level - 1], atol=1e-6)
+        nodes = {layer.name[:3] for layer in pruned.layers if layer.name.endswith("_conv1")}
+        assert nodes == {f"x{i}{j}" for i in range(level + 1) for j in range(level + 1 - i)}
+        sizes.append(pruned.count_params())
+        assert pruned.get_layer("x00_conv1") is model.get_layer("x00_conv1")  # shared, not copied
+    assert sizes == sorted(sizes)
+    assert sizes[-1] + 2 * (4 + 1) == model.count_params()  # all but heads 1, 2 (4 weights + bias)
+    accurate = models.average_heads(model)
+    np.testing.assert_allclose(accurate.predict(images, verbose=0), np.mean(heads, 0), atol=1e-6)
+
+
+def test_unet_plus_plus_bad_arguments():
+    model = models.build_unet_plus_plus((16, 16, 1), (4, 8, 8))
+    with pytest.raises(ValueError, match=r"level must be one of \[1, 2\]"):
+        models.prune_unet_plus_plus(model, 3)
+    single = models.build_unet_plus_plus((16, 16, 1), (4, 8, 8), deep_supervision=False)
+    assert len(single.outputs) == 1 and models.head_names(single) == ["head2"]
+    with pytest.raises(ValueError, match=r"model must have several heads"):
+        models.average_heads(single)
+    with pytest.raises(ValueError, match=r"filters must have at least 2 entries"):
+        models.build_unet_plus_plus((16, 16, 1), (4,))
+    with pytest.raises(ValueError, match=r"must be divisible by 2\*\*\(len\(filters\) - 1\) = 4"):
+        models.build_unet_plus_plus((18, 16, 1), (4, 8, 8))

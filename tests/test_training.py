@@ -73,3 +73,19 @@ def test_bad_arguments(splits, kwargs, message):
     train, val, _ = splits
     with pytest.raises(ValueError, match=message):
         training.fit(tiny_unet(), train, val, TINY, **{"name": "ok", **kwargs})
+
+
+def test_deep_supervision_trains_every_head(cache, splits):
+    train, val, test = splits
+    keras.utils.set_random_seed(0)
+    model = training.build(models.build_unet_plus_plus, (16, 16, 1), (4, 8, 8))
+    history = training.fit(model, train, val, TINY, "tiny-pp", loss="paper", verbose=False)
+    assert {"head1_loss", "head2_loss", "val_head1_iou", "val_head2_iou"} <= set(history)
+    np.testing.assert_allclose(  # the total loss is the sum of the heads' losses
+        history["val_loss"][-1],
+        history["val_head1_loss"][-1] + history["val_head2_loss"][-1],
+        rtol=1e-4,
+    )
+    with pytest.raises(ValueError, match=r"model has 2 outputs"):
+        training.evaluate(model, *test)
+    assert set(training.evaluate(models.average_heads(model), *test)) == {"dice", "iou", "hd95"}

@@ -9,6 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 
+def _is_text(value) -> bool:
+    """True for sequences of strings (compared exactly, not numerically)."""
+    return isinstance(value, (list, tuple)) and any(isinstance(item, str) for item in value)
+
+
 def check(
     answer,
     expected,
@@ -26,7 +31,7 @@ def check(
         print(message)
         return
     try:
-        if isinstance(expected, (str, bool)) or expected is None:
+        if isinstance(expected, (str, bool)) or expected is None or _is_text(expected):
             ok, detail = answer == expected, f"expected {expected!r}, got {answer!r}"
         else:
             answer_array, expected_array = np.asarray(answer), np.asarray(expected)

@@ -164,3 +164,83 @@ def bce_dice_loss(y_true, y_pred, smooth: float = 1.0, bce_weight: float = 1.0):
         keras.losses.binary_crossentropy(y_true[..., None], y_pred[..., None]), axis=axes
     )
     return bce_weight * bce + soft_dice_loss(y_true, y_pred, smooth)
+
+
+def unet_plus_plus_loss(y_true, y_pred):
+    """The UNet++ paper's loss, per head: 1/2 * binary cross-entropy + (1 - soft Dice)."""
+    return bce_dice_loss(y_true, y_pred, bce_weight=0.5)
+
+
+# --- the VAE's terms ----------------------------------------------------------------------------
+
+
+def gaussian_kl(z_mean, z_log_var):
+    """KL( N(mu, diag sigma^2) || N(0, I) ) per sample, in closed form:
+    -1/2 * sum_k (1 + log sigma_k^2 - mu_k^2 - sigma_k^2), summed over the last axis.
+
+    NumPy in, NumPy out; Keras tensors in, a tensor out (the VAE's training step uses it).
+    """
+    if isinstance(z_mean, np.ndarray) or isinstance(z_log_var, np.ndarray):
+        z_mean, z_log_var = np.asarray(z_mean, np.float64), np.asarray(z_log_var, np.float64)
+        if z_mean.shape != z_log_var.shape:
+            raise ValueError(
+                f"z_mean and z_log_var must have the same shape, got {z_mean.shape} and "
+                f"{z_log_var.shape}"
+            )
+        return -0.5 * np.sum(1 + z_log_var - z_mean**2 - np.exp(z_log_var), axis=-1)
+    import keras
+
+    ops = keras.ops
+    return -0.5 * ops.sum(1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+
+
+def bernoulli_reconstruction(images, reconstructions):
+    """The reconstruction term of the ELBO for images in [0, 1]: binary cross-entropy summed over
+    the pixels of each image (a sum, not a mean — see notebook 06), one value per image."""
+    import keras
+
+    reconstructions = keras.ops.convert_to_tensor(reconstructions)
+    images = keras.ops.cast(images, reconstructions.dtype)
+    per_pixel = keras.losses.binary_crossentropy(images[..., None], reconstructions[..., None])
+    return keras.ops.sum(per_pixel, axis=tuple(range(1, len(per_pixel.shape))))
+
+
+# --- sample quality -----------------------------------------------------------------------------
+
+
+def image_statistics(images, bins: int = 16, frequencies: int = 8) -> np.ndarray:
+    """Hand-made features of each image: its intensity histogram (`bins` values: brightness and
+    contrast) and its radially averaged log power spectrum (`frequencies` values: how much
+    structure at each scale, from blobs to fine texture). Shape (N, bins + frequencies)."""
+    images = np.asarray(images, np.float64)
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
+    gray = images.mean(axis=-1)
+    edges = np.linspace(0, 1, bins + 1)
+    histograms = np.stack([np.histogram(np.clip(g, 0, 1), edges)[0] for g in gray]) / gray[0].size
+    power = np.abs(np.fft.fftshift(np.fft.fft2(gray - gray.mean(axis=(1, 2), keepdims=True)))) ** 2
+    height, width = gray.shape[1:]
+    rows, cols = np.indices((height, width))
+    radius = np.hypot(rows - height // 2, cols - width // 2) / (min(height, width) / 2)
+    rings = np.minimum((radius * frequencies).astype(int), frequencies)  # outside the circle: last
+    spectrum = np.stack(
+        [[np.log1p(p[rings == k].mean()) for k in range(frequencies)] for p in power]
+    )
+    return np.concatenate([histograms, spectrum], axis=1)
+
+
+def frechet_distance(features_a, features_b) -> float:
+    """Fréchet distance between Gaussians fitted to two sets of feature vectors (as in FID):
+    |mu_a - mu_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2)). 0 for identical statistics."""
+    from scipy import linalg
+
+    features_a, features_b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if features_a.ndim != 2 or features_a.shape[1] != features_b.shape[-1]:
+        raise ValueError(
+            f"features must be (N, D) arrays with the same D, got {features_a.shape} and "
+            f"{features_b.shape}"
+        )
+    mean_a, mean_b = features_a.mean(0), features_b.mean(0)
+    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
+    root = linalg.sqrtm(cov_a @ cov_b).real
+    return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * root))

@@ -1,4 +1,4 @@
-"""The course's models, built from Keras layers: UNet (notebook 04), UNet++ and the VAE later.
+"""The course's models, built from Keras layers: UNet (notebook 04), UNet++ (05) and the VAE (06).
 
 `build_unet()` with its defaults rebuilds the seed's listing exactly — same layers, same order,
 same parameter count (tests/test_models.py builds the seed's code verbatim and compares).
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import keras
 from keras import layers
+
+from utils import metrics
 
 UPSAMPLINGS = ("nearest", "bilinear", "transpose")
 SEED_FILTERS = (64, 128, 256)
@@ -141,3 +143,291 @@ def scaled_filters(filters, width: float) -> tuple[int, ...]:
     """Filters multiplied by a profile's `width` (at least 4 each): the seed's (64, 128, 256) at
     width 0.25 is (16, 32, 64)."""
     return tuple(max(4, round(f * width)) for f in filters)
+
+
+UNET_PLUS_PLUS_FILTERS = (32, 64, 128, 256, 512)
+
+
+def build_unet_plus_plus(
+    input_shape=(128, 128, 1),
+    filters=UNET_PLUS_PLUS_FILTERS,
+    deep_supervision: bool = True,
+    num_classes: int = 1,
+    upsampling: str = "transpose",
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    name: str = "unet_plus_plus",
+) -> keras.Model:
+    """UNet++ (Zhou et al., 2018): nodes x^{i,j} on a grid, i the depth and j the column.
+
+    x^{i,0} is the backbone (a conv block, after a 2x2 max pooling for i > 0), and for j > 0
+    x^{i,j} = H([x^{i,0}, ..., x^{i,j-1}, U(x^{i+1,j-1})]), H a conv block and U an upsampling.
+    With `deep_supervision` the model has one 1x1 head per node x^{0,1} ... x^{0,L} (outputs
+    `head1` ... `headL`, L = len(filters) - 1); without it, one head on x^{0,L}. Every node is
+    named `x{i}{j}` so that `prune_unet_plus_plus` and learners can find it.
+    """
+    input_shape, filters = tuple(input_shape), tuple(filters)
+    _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout)
+    if len(filters) < 2:
+        raise ValueError(f"filters must have at least 2 entries (one pooling), got {filters}")
+    depth = len(filters) - 1  # L: the number of poolings, and of heads
+    inputs = keras.Input(input_shape, name="image")
+    nodes: dict[tuple[int, int], object] = {}
+    for i in range(depth + 1):  # the backbone x^{i,0}
+        x = inputs if i == 0 else layers.MaxPooling2D(2, name=f"x{i - 1}0_pool")(nodes[i - 1, 0])
+        nodes[i, 0] = _node(x, filters[i], f"x{i}0", batch_norm, dropout)
+    for j in range(1, depth + 1):  # column by column, so every input of a node exists
+        for i in range(depth + 1 - j):
+            up = upsample(
+                nodes[i + 1, j - 1], filters[i], upsampling, f"x{i + 1}{j - 1}_to_x{i}{j}"
+            )
+            merged = layers.Concatenate(name=f"x{i}{j}_concat")(
+                [nodes[i, k] for k in range(j)] + [up]
+            )
+            nodes[i, j] = _node(merged, filters[i], f"x{i}{j}", batch_norm, dropout)
+    columns = range(1, depth + 1) if deep_supervision else [depth]
+    outputs = [output_layer(nodes[0, j], num_classes, f"head{j}") for j in columns]
+    return keras.Model(inputs, outputs if deep_supervision else outputs[0], name=name)
+
+
+def _node(x, filters: int, name: str, batch_norm: bool, dropout: float):
+    """H in the paper: a conv block, with dropout after it as in the official code."""
+    x = conv_block(x, filters, name, batch_norm)
+    return layers.Dropout(dropout, name=f"{name}_dropout")(x) if dropout else x
+
+
+def head_names(model: keras.Model) -> list[str]:
+    """The names of a UNet++'s output layers (`head1` ... `headL`), shallowest first."""
+    heads = [layer.name for layer in model.layers if layer.name.startswith("head")]
+    return sorted(heads, key=lambda name: int(name[4:]))
+
+
+def prune_unet_plus_plus(model: keras.Model, level: int) -> keras.Model:
+    """The sub-network of a deeply supervised UNet++ that ends at head `level` (L1 = x^{0,1}):
+    only the nodes x^{i,j} with i + j <= level, sharing the trained weights (nothing is
+    copied), for fast inference."""
+    heads = head_names(model)
+    if not isinstance(level, int) or f"head{level}" not in heads:
+        raise ValueError(
+            f"level must be one of {[int(head[4:]) for head in heads]} (this model's heads), "
+            f"got {level!r}"
+        )
+    output = model.get_layer(f"head{level}").output
+    return keras.Model(model.inputs, output, name=f"{model.name}_L{level}")
+
+
+def average_heads(model: keras.Model) -> keras.Model:
+    """The paper's "accurate" inference mode: the average of all heads, one output."""
+    heads = head_names(model)
+    if len(heads) < 2:
+        raise ValueError(f"model must have several heads (deep supervision), got {heads}")
+    average = layers.Average(name="average_of_heads")(
+        [model.get_layer(head).output for head in heads]
+    )
+    return keras.Model(model.inputs, average, name=f"{model.name}_accurate")
+
+
+# --- the VAE ------------------------------------------------------------------------------------
+
+#: The seed's VAE listing, verbatim except for the import lines (Keras 3: `from keras import`).
+SEED_VAE_SOURCE = """
+from keras import layers, Model
+
+# VAE encoder
+def encoder(input_shape=(128, 128, 1)):
+    inputs = layers.Input(shape=input_shape)
+    x = layers.Conv2D(64, 3, activation='relu', padding='same')(inputs)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(128, 3, activation='relu', padding='same')(x)
+    x = layers.MaxPooling2D()(x)
+
+    x = layers.Flatten()(x)
+    z_mean = layers.Dense(16, name='z_mean')(x)
+    z_log_var = layers.Dense(16, name='z_log_var')(x)
+
+    return Model(inputs, [z_mean, z_log_var], name="encoder")
+
+# VAE decoder
+def decoder(latent_dim=16):
+    latent_inputs = layers.Input(shape=(latent_dim,))
+    x = layers.Dense(32 * 32 * 128, activation='relu')(latent_inputs)
+    x = layers.Reshape((32, 32, 128))(x)
+
+    x = layers.Conv2DTranspose(128, 3, activation='relu', padding='same')(x)
+    x = layers.UpSampling2D()(x)
+    x = layers.Conv2DTranspose(64, 3, activation='relu', padding='same')(x)
+    x = layers.UpSampling2D()(x)
+
+    outputs = layers.Conv2DTranspose(1, 3, activation='sigmoid', padding='same')(x)
+
+    return Model(latent_inputs, outputs, name="decoder")
+"""
+
+VAE_FILTERS = (64, 128)
+
+
+@keras.saving.register_keras_serializable(package="course")
+class Sampling(layers.Layer):
+    """The reparameterisation trick: z = mu + exp(1/2 * log sigma^2) * epsilon, epsilon ~ N(0, I).
+    The randomness sits in epsilon, outside the path from (mu, log sigma^2) to z, so gradients
+    flow to the encoder."""
+
+    def __init__(self, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        epsilon = keras.random.normal(keras.ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + keras.ops.exp(0.5 * z_log_var) * epsilon
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+def build_vae_encoder(input_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS):
+    """The seed's encoder: conv + pool per filter count, flatten, two dense heads (mu, log var)."""
+    inputs = layers.Input(shape=input_shape)
+    x = inputs
+    for width in filters:
+        x = layers.Conv2D(width, 3, activation="relu", padding="same")(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
+
+
+def build_vae_decoder(output_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS):
+    """The seed's decoder: dense to a (H/2^n, W/2^n, filters[-1]) map, then per level a 3x3
+    transposed convolution and a 2x upsampling, and a sigmoid transposed convolution to the
+    image's channels. The first map follows the output size (32x32 for 128x128)."""
+    factor = 2 ** len(filters)
+    height, width = output_shape[0] // factor, output_shape[1] // factor
+    latent_inputs = layers.Input(shape=(latent_dim,))
+    x = layers.Dense(height * width * filters[-1], activation="relu")(latent_inputs)
+    x = layers.Reshape((height, width, filters[-1]))(x)
+    for channels in reversed(filters):
+        x = layers.Conv2DTranspose(channels, 3, activation="relu", padding="same")(x)
+        x = layers.UpSampling2D()(x)
+    outputs = layers.Conv2DTranspose(
+        output_shape[-1], 3, activation="sigmoid", padding="same", dtype="float32"
+    )(x)
+    return keras.Model(latent_inputs, outputs, name="decoder")
+
+
+@keras.saving.register_keras_serializable(package="course")
+class VAE(keras.Model):
+    """A variational autoencoder trained through `train_step`/`test_step` (no `add_loss`), so
+    `fit(..., validation_data=...)` works on Keras 3. Tracks `loss` (the negative ELBO with the
+    KL term weighted by `beta`), `reconstruction` and `kl`, all per image, averaged over a batch.
+
+    Calling the model returns the reconstruction of the mean code mu (deterministic); training
+    decodes a sample z. With `variational=False` it is a plain autoencoder: z = mu, no KL term.
+    """
+
+    def __init__(
+        self, encoder, decoder, beta: float = 1.0, variational: bool = True, seed=None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder = encoder, decoder
+        self.beta, self.variational, self.seed = float(beta), bool(variational), seed
+        self.sampling = Sampling(seed, name="sampling")
+        self.trackers = {
+            name: keras.metrics.Mean(name=name) for name in ("loss", "reconstruction", "kl")
+        }
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def build(self, input_shape=None):
+        # The encoder and decoder are functional models, built when they were made.
+        self.built = True
+
+    def call(self, inputs, training=False):
+        z_mean, _ = self.encoder(inputs, training=training)
+        return self.decoder(z_mean, training=training)
+
+    def terms(self, images, training=False) -> dict:
+        """The per-image loss terms for a batch (what the training step minimises)."""
+        z_mean, z_log_var = self.encoder(images, training=training)
+        z = self.sampling([z_mean, z_log_var]) if self.variational else z_mean
+        reconstructions = self.decoder(z, training=training)
+        reconstruction = metrics.bernoulli_reconstruction(images, reconstructions)
+        kl = metrics.gaussian_kl(z_mean, z_log_var)
+        loss = reconstruction + self.beta * kl if self.variational else reconstruction
+        return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
+
+    def _update(self, terms: dict) -> dict:
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        import tensorflow as tf  # the course's backend: gradients through tf.GradientTape
+
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        with tf.GradientTape() as tape:
+            terms = self.terms(images, training=True)
+            loss = keras.ops.mean(terms["loss"])
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        return self._update(terms)
+
+    def test_step(self, data):
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        return self._update(self.terms(images, training=False))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "beta": self.beta,
+            "variational": self.variational,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
+        return cls(**config)
+
+
+def build_vae(
+    input_shape=(128, 128, 1),
+    latent_dim: int = 16,
+    beta: float = 1.0,
+    filters=VAE_FILTERS,
+    variational: bool = True,
+    seed: int | None = None,
+    name: str = "vae",
+) -> VAE:
+    """The seed's VAE: `.encoder` and `.decoder` are the seed's listings with the defaults; other
+    input sizes (divisible by 2**len(filters)), latent sizes, widths and KL weights `beta` work.
+    `variational=False` gives the plain autoencoder of notebook 06 (no sampling, no KL)."""
+    input_shape, filters = tuple(input_shape), tuple(filters)
+    if len(input_shape) != 3 or any(not isinstance(n, int) or n < 1 for n in input_shape):
+        raise ValueError(
+            f"input_shape must be (height, width, channels) of positive ints, got {input_shape}"
+        )
+    if not filters or any(not isinstance(f, int) or f < 1 for f in filters):
+        raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters}")
+    factor = 2 ** len(filters)
+    if input_shape[0] % factor or input_shape[1] % factor:
+        raise ValueError(
+            f"input_shape {input_shape[:2]} must be divisible by 2**len(filters) = {factor}: the "
+            f"encoder pools {len(filters)} times and the decoder upsamples back to the same size"
+        )
+    if not isinstance(latent_dim, int) or latent_dim < 1:
+        raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
+    if not beta >= 0:
+        raise ValueError(f"beta must be >= 0, got {beta!r}")
+    encoder = build_vae_encoder(input_shape, latent_dim, filters)
+    decoder = build_vae_decoder(input_shape, latent_dim, filters)
+    vae = VAE(encoder, decoder, beta=beta, variational=variational, seed=seed, name=name)
+    vae.build((None, *input_shape))
+    return vae

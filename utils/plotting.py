@@ -307,3 +307,86 @@ def draw_unet(filters, image_size: int = 128, ax=None, skip_connections: bool = 
     ax.set_ylim(-0.9, depth - 0.5)
     ax.axis("off")
     return ax
+
+
+def draw_unet_plus_plus(depth: int = 4, ax=None, level: int | None = None, deep_supervision=True):
+    """The UNet++ grid: node x^{i,j} at row i, column i + 2j (the paper's layout). Red: pooling;
+    orange: upsampling; grey: dense skip connections; heads on x^{0,1..L}. With `level`, the
+    nodes a pruned network L<level> keeps are coloured and the rest greyed; returns the axis."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 3.4))
+
+    def position(i, j):
+        return i + 2 * j, -i
+
+    def arrow(start, end, colour, style="-", rad=0.0):
+        ax.annotate(
+            "",
+            position(*end),
+            position(*start),
+            arrowprops={
+                "arrowstyle": "->",
+                "color": colour,
+                "ls": style,
+                "shrinkA": 12,
+                "shrinkB": 12,
+                "connectionstyle": f"arc3,rad={rad}",
+            },
+        )
+
+    def kept(i, j):
+        return level is None or i + j <= level
+
+    for i in range(depth + 1):
+        for j in range(depth + 1 - i):
+            on = kept(i, j)
+            colour = ("#4e79a7" if j == 0 else "#59a14f") if on else "0.85"
+            x, y = position(i, j)
+            ax.add_patch(plt.Circle((x, y), 0.42, fc=colour, ec="k" if on else "0.7", zorder=3))
+            ax.text(
+                x,
+                y,
+                f"$x^{{{i},{j}}}$",
+                ha="center",
+                va="center",
+                zorder=4,
+                color="w" if on else "0.5",
+                fontsize=9,
+            )
+            if j == 0 and i < depth:
+                arrow((i, 0), (i + 1, 0), "#e15759" if kept(i + 1, 0) else "0.85")
+            if j > 0:
+                arrow((i + 1, j - 1), (i, j), "#f28e2b" if on else "0.85")
+                for k in range(j):  # dense skips: every earlier node on the row
+                    arrow(
+                        (i, k), (i, j), "0.45" if on else "0.88", "--", 0.0 if k == j - 1 else -0.2
+                    )
+    heads = range(1, depth + 1) if deep_supervision else [depth]
+    for j in heads:
+        x, y = position(0, j)
+        on = level is None or j == level
+        ax.annotate(
+            f"L{j}",
+            (x, y + 0.45),
+            (x, y + 1.05),
+            ha="center",
+            fontsize=8,
+            color="k" if on else "0.6",
+            arrowprops={"arrowstyle": "<-", "color": "#b07aa1" if on else "0.85"},
+        )
+    ax.text(
+        -0.5,
+        -depth - 0.2,
+        "red: 2x2 max pooling\norange: upsampling\ndashed: skip (concatenate)\n"
+        "L1, L2, ...: 1x1 sigmoid heads",
+        fontsize=7.5,
+        color="0.25",
+        va="top",
+    )
+    ax.set_xlim(-0.7, 2 * depth + 0.7)
+    ax.set_ylim(-depth - 0.8, 1.4)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax

@@ -17,6 +17,7 @@ from utils.setup import cache_dir
 
 LOSSES = {
     "bce_dice": metrics.bce_dice_loss,
+    "paper": metrics.unet_plus_plus_loss,
     "dice": metrics.soft_dice_loss,
     "bce": "binary_crossentropy",
 }
@@ -74,8 +75,9 @@ def fit(
     val,
     profile,
     name: str,
-    loss: str = "bce_dice",
-    learning_rate: float = 1e-3,
+    loss: str | None = "bce_dice",
+    learning_rate: float = 2e-3,
+    schedule: str = "cosine",
     num_epochs: int | None = None,
     augment: bool = True,
     seed: int = 0,
@@ -84,20 +86,26 @@ def fit(
 ) -> dict:
     """Train `model` on (images, masks) pairs; return the history as {metric: [per epoch]}.
 
+    `loss=None` is for models that compute their own loss in `train_step` (the VAE: pass
+    (images, images) pairs; only the first is used).
+
     The best weights (lowest validation loss) are kept. The checkpoint is cached under a key made
     from the model's architecture, the training settings and the data itself, so rerunning a
     notebook reuses it instead of training again (`use_cache=False` forces training).
     """
     if not name or not all(c.isalnum() or c in "-_." for c in name):
         raise ValueError(f"name must be letters, digits, '-', '_' or '.', got {name!r}")
-    if loss not in LOSSES:
+    if loss is not None and loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
     num_epochs = num_epochs or profile.num_epochs
     settings = json.dumps(
         [
             model.to_json(),
             loss,
             learning_rate,
+            schedule,
             num_epochs,
             augment,
             seed,
@@ -108,11 +116,18 @@ def fit(
     key = hashlib.sha256(settings.encode()).hexdigest()[:12] + "-" + _fingerprint(*train, *val)
     checkpoint = cache_dir("models") / f"{name}-{key}.keras"
     history_path = checkpoint.with_suffix(".json")
-    model.compile(
-        keras.optimizers.Adam(learning_rate),
-        LOSSES[loss],
-        metrics=[keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")],
-    )
+    steps = num_epochs * -(-len(train[0]) // profile.batch_size)
+    if schedule == "cosine":  # large steps first, small ones to settle at the end
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    num_outputs = len(getattr(model, "outputs", None) or [0])  # a deep-supervised UNet++: several
+    if loss is None:
+        model.compile(keras.optimizers.Adam(learning_rate))
+    else:
+        model.compile(
+            keras.optimizers.Adam(learning_rate),
+            [LOSSES[loss]] * num_outputs if num_outputs > 1 else LOSSES[loss],
+            metrics=[[_iou()] for _ in range(num_outputs)] if num_outputs > 1 else [_iou()],
+        )
     if use_cache and checkpoint.exists() and history_path.exists():
         model.set_weights(keras.models.load_model(checkpoint, compile=False).get_weights())
         history = json.loads(history_path.read_text())
@@ -125,6 +140,11 @@ def fit(
         *train, profile.batch_size, augment=augment, shuffle=True, seed=seed
     )
     val_data = data.make_dataset(*val, profile.batch_size)
+    if num_outputs > 1:  # every head learns the same mask
+        train_data, val_data = (
+            dataset.map(lambda image, mask: (image, (mask,) * num_outputs))
+            for dataset in (train_data, val_data)
+        )
     log = EpochLine(num_epochs, verbose)
     best = keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True)
     callbacks = [best, log]
@@ -145,8 +165,18 @@ def fit(
     return history
 
 
+def _iou():
+    return keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")
+
+
 def predict(model: keras.Model, images, batch_size: int = 32) -> np.ndarray:
-    """Probabilities for a batch of images, as a NumPy array."""
+    """Probabilities for a batch of images, as a NumPy array (a model with one output)."""
+    num_outputs = len(getattr(model, "outputs", None) or [0])
+    if num_outputs > 1:
+        raise ValueError(
+            f"model has {num_outputs} outputs; predict with one of them: "
+            "models.average_heads(model) or models.prune_unet_plus_plus(model, level)"
+        )
     return np.asarray(
         model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
     )
@@ -160,3 +190,16 @@ def evaluate(model: keras.Model, images, masks, threshold: float = 0.5) -> dict[
         "iou": metrics.iou(masks, probabilities, threshold),
         "hd95": metrics.hd95(masks, probabilities, threshold),
     }
+
+
+def seconds_per_image(model: keras.Model, images, repeats: int = 5) -> float:
+    """Inference time per image: the fastest of `repeats` forward passes over `images` as one
+    batch (eager call, no `predict` overhead), after one warm-up pass."""
+    images = keras.ops.convert_to_tensor(np.asarray(images, np.float32))
+    keras.tree.map_structure(np.asarray, model(images, training=False))  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        keras.tree.map_structure(np.asarray, model(images, training=False))
+        times.append(time.perf_counter() - start)
+    return min(times) / len(images)
