@@ -141,3 +141,11 @@ def test_hausdorff_matches_scipy(truth, prediction):
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_psnr_by_hand():
+    truth = np.zeros((2, 4, 4, 1))
+    assert metrics.psnr(truth, truth + 0.1) == pytest.approx(20.0)  # MSE 0.01 -> 20 dB
+    assert metrics.psnr(truth, truth + 0.5, data_range=0.5) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="must have the same shape"):
+        metrics.psnr(truth, truth[0])

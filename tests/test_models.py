@@ -176,3 +176,49 @@ def test_unet_plus_plus_bad_arguments():
         models.build_unet_plus_plus((16, 16, 1), (4,))
     with pytest.raises(ValueError, match=r"must be divisible by 2\*\*\(len\(filters\) - 1\) = 4"):
         models.build_unet_plus_plus((18, 16, 1), (4, 8, 8))
+
+
+# --- cost ---------------------------------------------------------------------------------------
+
+
+def profiler_flops(model: keras.Model) -> int:
+    """TensorFlow's own count for one image: its convolutions and matrix products."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    spec = tf.TensorSpec([1, *model.inputs[0].shape[1:]])
+    frozen = convert_variables_to_constants_v2(tf.function(model).get_concrete_function(spec))
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    root = tf.compat.v1.profiler.profile(
+        graph=frozen.graph, run_meta=tf.compat.v1.RunMetadata(), cmd="scope", options=options
+    )
+    names = ("/convolution", "/conv_transpose", "/MatMul")  # not the BiasAdd, pooling, ... nodes
+    return sum(node.float_ops for node in root.children if node.name.endswith(names))
+
+
+def test_flops_match_tensorflows_profiler():
+    unet = models.build_unet((32, 32, 1), (8, 16, 32))
+    assert models.flops_per_image(unet) == profiler_flops(unet)
+    decoder = models.build_vae((32, 32, 1), latent_dim=4, filters=(4, 8)).decoder
+    assert models.flops_per_image(decoder) == profiler_flops(decoder)
+    plus_plus = models.build_unet_plus_plus((16, 16, 1), (4, 8, 8), upsampling="transpose")
+    assert models.flops_per_image(plus_plus) == profiler_flops(plus_plus)
+
+
+def test_flops_by_hand():
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            keras.layers.Conv2D(4, 3, padding="same"),
+            keras.layers.Conv2DTranspose(2, 2, strides=2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(5),
+        ]
+    )
+    by_hand = 2 * (8 * 8 * 3 * 3 * 3 * 4 + 8 * 8 * 2 * 2 * 4 * 2 + 16 * 16 * 2 * 5)
+    assert models.flops_per_image(model) == by_hand
+    vae = models.build_vae((16, 16, 1), latent_dim=2, filters=(4,))
+    assert models.flops_per_image(vae) == (
+        models.flops_per_image(vae.encoder) + models.flops_per_image(vae.decoder)
+    )

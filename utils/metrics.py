@@ -244,3 +244,13 @@ def frechet_distance(features_a, features_b) -> float:
     cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
     root = linalg.sqrtm(cov_a @ cov_b).real
     return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * root))
+
+
+def psnr(y_true, y_pred, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB over all the values given: 10 log10(range^2 / MSE)."""
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same shape, got {y_true.shape} and {y_pred.shape}"
+        )
+    return float(10 * np.log10(data_range**2 / np.mean((y_true - y_pred) ** 2)))

@@ -431,3 +431,32 @@ def build_vae(
     vae = VAE(encoder, decoder, beta=beta, variational=variational, seed=seed, name=name)
     vae.build((None, *input_shape))
     return vae
+
+
+# --- cost ---------------------------------------------------------------------------------------
+
+
+def flops_per_image(model: keras.Model) -> int:
+    """Floating-point operations for one image: 2 x the multiply-adds of every convolution,
+    transposed convolution and dense layer (as TensorFlow's profiler counts them); biases,
+    activations, pooling and upsampling (a few % at most) are left out."""
+    if isinstance(model, VAE):
+        return flops_per_image(model.encoder) + flops_per_image(model.decoder)
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += flops_per_image(layer)
+        elif isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)):
+            kh, kw, *_ = layer.kernel.shape
+            c_in, c_out = layer.input.shape[-1], layer.filters
+            # Conv2D: every output pixel is a kh*kw*c_in dot product per filter; a transposed
+            # convolution scatters every *input* pixel through the whole kernel.
+            pixels = (
+                layer.input.shape[1:3]
+                if isinstance(layer, layers.Conv2DTranspose)
+                else (layer.output.shape[1:3])
+            )
+            total += 2 * pixels[0] * pixels[1] * kh * kw * c_in * c_out
+        elif isinstance(layer, layers.Dense):
+            total += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+    return int(total)
