@@ -4,6 +4,7 @@ nbval (configured in pyproject.toml) re-runs them; these tests check what is sto
 """
 
 import base64
+import json
 import re
 import struct
 from pathlib import Path
@@ -147,3 +148,12 @@ def test_glossary_covers_the_seed_terms():
     for row in rows:
         cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip("|"))]
         assert len(cells) == 4 and all(cells), f"incomplete glossary row: {row}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_no_control_characters_in_sources(path):
+    """A stray "\\a" in a Python string turns "\\approx" into a bell character and broken LaTeX."""
+    for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+        source = "".join(cell["source"])
+        bad = sorted({hex(ord(c)) for c in source if ord(c) < 32 and c not in "\n\t"})
+        assert not bad, f"cell {index} contains control characters {bad}"
