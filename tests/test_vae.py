@@ -140,3 +140,11 @@ def test_image_statistics_see_brightness_and_scale():
     assert (stats_noise[:, -2] > stats_blobs[:, -2]).all()
     with pytest.raises(ValueError, match=r"images must be \(N, H, W, C\)"):
         metrics.image_statistics(noise[0])
+
+
+def test_description_does_not_depend_on_what_was_built_before():
+    """training.fit's cache key hashes `to_json()`: it must be the same in every session."""
+    first = models.build_vae((16, 16, 1), latent_dim=2, filters=(4,)).to_json()
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(2)])
+    models.build_unet((16, 16, 1), (4, 8))
+    assert models.build_vae((16, 16, 1), latent_dim=2, filters=(4,)).to_json() == first

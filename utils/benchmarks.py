@@ -127,6 +127,48 @@ def unet_cpu_profile() -> Iterable[Row]:
     return rows
 
 
+@benchmark
+def unet_plus_plus_and_vae_cpu_profile() -> Iterable[Row]:
+    """UNet++ (cpu profile, deep supervision) training time per epoch and inference per image for
+    each pruned level; the cpu profile's VAE: training epoch and time to generate one image."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import numpy as np
+
+    from utils import metrics, models, training
+    from utils.setup import PROFILES
+
+    profile = PROFILES["cpu"]
+    shape = (profile.image_size, profile.image_size, 1)
+    images = np.random.default_rng(0).random((profile.batch_size, *shape), np.float32)
+    masks = np.zeros_like(images)
+    steps_per_epoch = -(-profile.num_train // profile.batch_size)
+    filters = models.scaled_filters(models.UNET_PLUS_PLUS_FILTERS, profile.width)
+    model = models.build_unet_plus_plus(shape, filters)
+    model.compile(keras.optimizers.Adam(1e-3), [metrics.unet_plus_plus_loss] * 4)
+    targets = (masks,) * 4
+    model.train_on_batch(images, targets)  # warm-up: tracing
+    step = best_time(lambda: model.train_on_batch(images, targets), repeats=3)
+    rows = [
+        (f"UNet++ {filters}: train epoch ({steps_per_epoch} steps)", step * steps_per_epoch, "s")
+    ]
+    for level in (1, 2, 3, 4):
+        pruned = models.prune_unet_plus_plus(model, level)
+        per_image = training.seconds_per_image(pruned, images, repeats=3)
+        rows.append((f"UNet++ pruned to L{level}: inference per image", per_image * 1e3, "ms"))
+    vae = models.build_vae(shape, filters=models.scaled_filters(models.VAE_FILTERS, profile.width))
+    vae.compile(keras.optimizers.Adam(1e-3))
+    vae.train_on_batch(images, images)
+    step = best_time(lambda: vae.train_on_batch(images, images), repeats=3)
+    codes = np.random.default_rng(0).standard_normal((profile.batch_size, 16)).astype(np.float32)
+    generate = best_time(lambda: np.asarray(vae.decoder(codes)), repeats=3)
+    rows += [
+        (f"VAE (latent 16): train epoch ({steps_per_epoch} steps)", step * steps_per_epoch, "s"),
+        ("VAE: generate one image (decode a code)", generate / len(codes) * 1e3, "ms"),
+    ]
+    return rows
+
+
 def cpu_name() -> str:
     """The processor's model name (Linux), else the architecture."""
     try:

@@ -242,7 +242,10 @@ def frechet_distance(features_a, features_b) -> float:
         )
     mean_a, mean_b = features_a.mean(0), features_b.mean(0)
     cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
-    root = linalg.sqrtm(cov_a @ cov_b).real
+    # A feature that never varies (an empty histogram bin) makes a covariance singular; a tiny
+    # ridge keeps the matrix square root defined without changing the distance measurably.
+    ridge = 1e-9 * np.eye(len(mean_a))
+    root = linalg.sqrtm((cov_a + ridge) @ (cov_b + ridge)).real
     return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * root))
 
 

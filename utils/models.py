@@ -288,12 +288,16 @@ class Sampling(layers.Layer):
 
 def build_vae_encoder(input_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS):
     """The seed's encoder: conv + pool per filter count, flatten, two dense heads (mu, log var)."""
-    inputs = layers.Input(shape=input_shape)
+    # Layers are named (the seed's are not) so that a model's description, and with it its cache
+    # key in `training.fit`, does not depend on what else was built before in the session.
+    inputs = layers.Input(shape=input_shape, name="image")
     x = inputs
-    for width in filters:
-        x = layers.Conv2D(width, 3, activation="relu", padding="same")(x)
-        x = layers.MaxPooling2D()(x)
-    x = layers.Flatten()(x)
+    for level, width in enumerate(filters, start=1):
+        x = layers.Conv2D(width, 3, activation="relu", padding="same", name=f"encoder_conv{level}")(
+            x
+        )
+        x = layers.MaxPooling2D(name=f"encoder_pool{level}")(x)
+    x = layers.Flatten(name="flatten")(x)
     z_mean = layers.Dense(latent_dim, name="z_mean")(x)
     z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
     return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
@@ -305,14 +309,23 @@ def build_vae_decoder(output_shape=(128, 128, 1), latent_dim: int = 16, filters=
     image's channels. The first map follows the output size (32x32 for 128x128)."""
     factor = 2 ** len(filters)
     height, width = output_shape[0] // factor, output_shape[1] // factor
-    latent_inputs = layers.Input(shape=(latent_dim,))
-    x = layers.Dense(height * width * filters[-1], activation="relu")(latent_inputs)
-    x = layers.Reshape((height, width, filters[-1]))(x)
-    for channels in reversed(filters):
-        x = layers.Conv2DTranspose(channels, 3, activation="relu", padding="same")(x)
-        x = layers.UpSampling2D()(x)
+    latent_inputs = layers.Input(shape=(latent_dim,), name="z")
+    x = layers.Dense(height * width * filters[-1], activation="relu", name="decoder_dense")(
+        latent_inputs
+    )
+    x = layers.Reshape((height, width, filters[-1]), name="decoder_reshape")(x)
+    for level, channels in zip(range(len(filters), 0, -1), reversed(filters), strict=True):
+        x = layers.Conv2DTranspose(
+            channels, 3, activation="relu", padding="same", name=f"decoder_deconv{level}"
+        )(x)
+        x = layers.UpSampling2D(name=f"decoder_up{level}")(x)
     outputs = layers.Conv2DTranspose(
-        output_shape[-1], 3, activation="sigmoid", padding="same", dtype="float32"
+        output_shape[-1],
+        3,
+        activation="sigmoid",
+        padding="same",
+        dtype="float32",
+        name="reconstruction",
     )(x)
     return keras.Model(latent_inputs, outputs, name="decoder")
 
@@ -357,7 +370,9 @@ class VAE(keras.Model):
         reconstructions = self.decoder(z, training=training)
         reconstruction = metrics.bernoulli_reconstruction(images, reconstructions)
         kl = metrics.gaussian_kl(z_mean, z_log_var)
-        loss = reconstruction + self.beta * kl if self.variational else reconstruction
+        # The autoencoder ignores the KL term; 0 * kl keeps z_log_var in the graph (its gradient
+        # is zero) so Keras does not warn about variables without gradients.
+        loss = reconstruction + (self.beta if self.variational else 0.0) * kl
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
 
     def _update(self, terms: dict) -> dict:
