@@ -4,8 +4,8 @@ decoder rebuilt exactly, the closed-form KL, the training step, saving and clear
 import keras
 import numpy as np
 import pytest
-
 from test_models import signature
+
 from utils import metrics, models, training
 from utils.setup import PROFILES
 
