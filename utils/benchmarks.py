@@ -128,7 +128,7 @@ def unet_cpu_profile() -> Iterable[Row]:
 
 
 @benchmark
-def unet_plus_plus_and_vae_cpu_profile() -> Iterable[Row]:
+def unetpp_vae_cpu() -> Iterable[Row]:
     """UNet++ (cpu profile, deep supervision) training time per epoch and inference per image for
     each pruned level; the cpu profile's VAE: training epoch and time to generate one image."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
