@@ -53,13 +53,17 @@ def unet(input_size=(128, 128, 1)):
 """
 
 
-def _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout) -> None:
+def _check_shape_and_filters(input_shape, filters) -> None:
     if len(input_shape) != 3 or any(not isinstance(n, int) or n < 1 for n in input_shape):
         raise ValueError(
             f"input_shape must be (height, width, channels) of positive ints, got {input_shape}"
         )
     if not filters or any(not isinstance(f, int) or f < 1 for f in filters):
         raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters}")
+
+
+def _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout) -> None:
+    _check_shape_and_filters(input_shape, filters)
     factor = 2 ** (len(filters) - 1)
     if input_shape[0] % factor or input_shape[1] % factor:
         raise ValueError(
@@ -425,12 +429,7 @@ def build_vae(
     input sizes (divisible by 2**len(filters)), latent sizes, widths and KL weights `beta` work.
     `variational=False` gives the plain autoencoder of notebook 06 (no sampling, no KL)."""
     input_shape, filters = tuple(input_shape), tuple(filters)
-    if len(input_shape) != 3 or any(not isinstance(n, int) or n < 1 for n in input_shape):
-        raise ValueError(
-            f"input_shape must be (height, width, channels) of positive ints, got {input_shape}"
-        )
-    if not filters or any(not isinstance(f, int) or f < 1 for f in filters):
-        raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters}")
+    _check_shape_and_filters(input_shape, filters)
     factor = 2 ** len(filters)
     if input_shape[0] % factor or input_shape[1] % factor:
         raise ValueError(
