@@ -67,7 +67,11 @@ def test_cpu_strategy_keeps_float32():
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"name": "bad name/x"}, r"name must be letters"), ({"loss": "mse"}, r"loss must be one of")],
+    [
+        ({"name": "bad name/x"}, r"name must be letters"),
+        ({"loss": "mse"}, r"loss must be one of"),
+        ({"schedule": "step"}, r"schedule must be 'constant' or 'cosine'"),
+    ],
 )
 def test_bad_arguments(splits, kwargs, message):
     train, val, _ = splits

@@ -309,7 +309,9 @@ def draw_unet(filters, image_size: int = 128, ax=None, skip_connections: bool = 
     return ax
 
 
-def draw_unet_plus_plus(depth: int = 4, ax=None, level: int | None = None, deep_supervision=True):
+def draw_unet_plus_plus(
+    depth: int = 4, ax=None, level: int | None = None, deep_supervision: bool = True
+):
     """The UNet++ grid: node x^{i,j} at row i, column i + 2j (the paper's layout). Red: pooling;
     orange: upsampling; grey: dense skip connections; heads on x^{0,1..L}. With `level`, the
     nodes a pruned network L<level> keeps are coloured and the rest greyed; returns the axis."""

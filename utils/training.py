@@ -119,7 +119,7 @@ def fit(
     steps = num_epochs * -(-len(train[0]) // profile.batch_size)
     if schedule == "cosine":  # large steps first, small ones to settle at the end
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-    num_outputs = len(getattr(model, "outputs", None) or [0])  # a deep-supervised UNet++: several
+    num_outputs = _num_outputs(model)  # a deep-supervised UNet++: several, one loss each
     if loss is None:
         model.compile(keras.optimizers.Adam(learning_rate))
     else:
@@ -165,13 +165,18 @@ def fit(
     return history
 
 
+def _num_outputs(model: keras.Model) -> int:
+    """How many outputs a model has (a subclassed model such as the VAE has no `outputs`: 1)."""
+    return len(getattr(model, "outputs", None) or [None])
+
+
 def _iou():
     return keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")
 
 
 def predict(model: keras.Model, images, batch_size: int = 32) -> np.ndarray:
     """Probabilities for a batch of images, as a NumPy array (a model with one output)."""
-    num_outputs = len(getattr(model, "outputs", None) or [0])
+    num_outputs = _num_outputs(model)
     if num_outputs > 1:
         raise ValueError(
             f"model has {num_outputs} outputs; predict with one of them: "
