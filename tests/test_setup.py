@@ -40,6 +40,10 @@ def test_profiles_grow_from_ci_to_gpu():
     assert gpu.image_size == 128 and gpu.width == 1.0  # the seed's sizes
 
 
+def test_comparison_epochs_halve_the_budget_but_never_reach_zero():
+    assert [setup.PROFILES[name].comparison_epochs for name in ("ci", "cpu", "gpu")] == [1, 5, 20]
+
+
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
     path = setup.cache_dir("models")

@@ -52,6 +52,14 @@ def test_other_data_trains_anew(cache, splits):
     assert len(list((cache / "models").glob("tiny-*.keras"))) == 2
 
 
+def test_batch_size_overrides_the_profile(cache, splits):
+    train, val, _ = splits
+    history = training.fit(tiny_unet(), train, val, TINY, "tiny", batch_size=2, verbose=False)
+    assert len(history["loss"]) == 2
+    training.fit(tiny_unet(), train, val, TINY, "tiny", verbose=False)  # the profile's 4: new key
+    assert len(list((cache / "models").glob("tiny-*.keras"))) == 2
+
+
 def test_evaluate_reports_the_three_metrics(splits):
     _, _, test = splits
     scores = training.evaluate(tiny_unet(), *test)
@@ -71,6 +79,8 @@ def test_cpu_strategy_keeps_float32():
         ({"name": "bad name/x"}, r"name must be letters"),
         ({"loss": "mse"}, r"loss must be one of"),
         ({"schedule": "step"}, r"schedule must be 'constant' or 'cosine'"),
+        ({"num_epochs": 0}, r"num_epochs must be a positive integer or None, got 0"),
+        ({"batch_size": 2.5}, r"batch_size must be a positive integer or None, got 2.5"),
     ],
 )
 def test_bad_arguments(splits, kwargs, message):

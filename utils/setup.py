@@ -37,6 +37,11 @@ class Profile:
     batch_size: int
     width: float  # filters as a fraction of the seed's (64, 128, 256)
 
+    @property
+    def comparison_epochs(self) -> int:
+        """Epochs for models trained only to be compared with each other: half the budget, >= 1."""
+        return max(1, self.num_epochs // 2)
+
 
 PROFILES = {
     "ci": Profile("ci", "tiny: proves every cell runs", 32, 16, 8, 8, 1, 8, 0.125),

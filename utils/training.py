@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import time
 from collections.abc import Callable
 
@@ -79,6 +80,7 @@ def fit(
     learning_rate: float = 2e-3,
     schedule: str = "cosine",
     num_epochs: int | None = None,
+    batch_size: int | None = None,
     augment: bool = True,
     seed: int = 0,
     use_cache: bool = True,
@@ -87,7 +89,8 @@ def fit(
     """Train `model` on (images, masks) pairs; return the history as {metric: [per epoch]}.
 
     `loss=None` is for models that compute their own loss in `train_step` (the VAE: pass
-    (images, images) pairs; only the first is used).
+    (images, images) pairs; only the first is used). `num_epochs` and `batch_size` default to the
+    profile's.
 
     The best weights (lowest validation loss) are kept. The checkpoint is cached under a key made
     from the model's architecture, the training settings and the data itself, so rerunning a
@@ -99,7 +102,11 @@ def fit(
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     if schedule not in ("constant", "cosine"):
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
-    num_epochs = num_epochs or profile.num_epochs
+    for argument, value in (("num_epochs", num_epochs), ("batch_size", batch_size)):
+        if value is not None and (not isinstance(value, numbers.Integral) or value < 1):
+            raise ValueError(f"{argument} must be a positive integer or None, got {value!r}")
+    num_epochs = int(num_epochs or profile.num_epochs)
+    batch_size = int(batch_size or profile.batch_size)
     settings = json.dumps(
         [
             model.to_json(),
@@ -109,14 +116,14 @@ def fit(
             num_epochs,
             augment,
             seed,
-            profile.batch_size,
+            batch_size,
             keras.__version__,
         ]
     )
     key = hashlib.sha256(settings.encode()).hexdigest()[:12] + "-" + _fingerprint(*train, *val)
     checkpoint = cache_dir("models") / f"{name}-{key}.keras"
     history_path = checkpoint.with_suffix(".json")
-    steps = num_epochs * -(-len(train[0]) // profile.batch_size)
+    steps = num_epochs * -(-len(train[0]) // batch_size)
     if schedule == "cosine":  # large steps first, small ones to settle at the end
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
     num_outputs = _num_outputs(model)  # a deep-supervised UNet++: several, one loss each
@@ -136,10 +143,8 @@ def fit(
             print("\n".join(history.get("log", [])))
         return history
     keras.utils.set_random_seed(seed)
-    train_data = data.make_dataset(
-        *train, profile.batch_size, augment=augment, shuffle=True, seed=seed
-    )
-    val_data = data.make_dataset(*val, profile.batch_size)
+    train_data = data.make_dataset(*train, batch_size, augment=augment, shuffle=True, seed=seed)
+    val_data = data.make_dataset(*val, batch_size)
     if num_outputs > 1:  # every head learns the same mask
         train_data, val_data = (
             dataset.map(lambda image, mask: (image, (mask,) * num_outputs))
