@@ -1,4 +1,5 @@
-# The course's commands. `make lab` to learn, `make test` to check everything (CI runs it).
+# The course's commands. `make lab` to learn, `make test` to check everything; CI runs `make test`
+# and then `make ci` (the notebooks again with oneDNN on and off, and under Colab's versions).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,16 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told (containers, CI): tell it only then.
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: venv lab test lint format notebooks bench sync clean
+# Colab's versions (Python 3.13, TensorFlow 2.20, Keras 3.13): a second environment, CI only.
+COLAB_VENV ?= .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
+# python3.13 on the PATH, else pyenv's 3.13 (these machines have it); override with COLAB_PYTHON=.
+COLAB_PYTHON ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13; \
+	do $$p -c "" >/dev/null 2>&1 && { echo $$p; break; }; done)
+# Notebooks only, tiny profile, each pass from an empty model cache (so every pass trains).
+NBVAL_CI = COURSE_PROFILE=ci COURSE_CACHE=$$(mktemp -d) $(1) -m pytest notebooks
+
+.PHONY: venv lab test ci onednn-on onednn-off colab lint format notebooks bench sync clean
 
 venv: $(STAMP)
 
@@ -24,6 +34,28 @@ lab: $(STAMP)
 
 test: $(STAMP) lint
 	COURSE_PROFILE=ci $(BIN)/python -m pytest
+
+# CI's extra passes after `make test`: proof that the checked outputs do not depend on the CPU's
+# kernels (oneDNN on and off) nor on the versions (Colab's).
+ci: onednn-on onednn-off colab
+
+onednn-on: $(STAMP)
+	TF_ENABLE_ONEDNN_OPTS=1 $(call NBVAL_CI,$(BIN)/python)
+
+onednn-off: $(STAMP)
+	TF_ENABLE_ONEDNN_OPTS=0 $(call NBVAL_CI,$(BIN)/python)
+
+$(COLAB_STAMP): requirements-colab.txt
+	@test -n "$(COLAB_PYTHON)" || { echo "make colab needs Python 3.13: put python3.13 on the PATH or pass COLAB_PYTHON=/path/to/python3.13"; exit 1; }
+	test -x $(COLAB_VENV)/bin/python || $(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --disable-pip-version-check -r requirements-colab.txt
+	touch $(COLAB_STAMP)
+
+# The unit tests and the notebooks under Colab's versions; the pin tests read requirements-colab.txt.
+colab: $(COLAB_STAMP)
+	COURSE_REQUIREMENTS=requirements-colab.txt COURSE_PROFILE=ci $(COLAB_VENV)/bin/python -m pytest \
+		--ignore=tests/test_makefile.py tests
+	COURSE_REQUIREMENTS=requirements-colab.txt $(call NBVAL_CI,$(COLAB_VENV)/bin/python)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -47,4 +79,4 @@ sync: $(STAMP)
 	$(BIN)/python -m utils.course sync
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,4 +1,6 @@
-"""requirements.txt (pip) and environment.yml (Binder) pin the same versions, all installed."""
+"""requirements.txt (pip) and environment.yml (Binder) pin the same versions; the environment the
+tests run in has exactly its own pins installed (requirements.txt, or requirements-colab.txt in
+the CI run with Colab's versions, chosen by $COURSE_REQUIREMENTS)."""
 
 import importlib.metadata
 import re
@@ -13,7 +15,7 @@ def environment_pins() -> dict[str, str]:
 
 
 def test_environment_yml_and_requirements_agree():
-    assert environment_pins() == setup.requirements()
+    assert environment_pins() == setup.requirements(setup.ROOT / "requirements.txt")
 
 
 def test_environment_yml_names_python_311():
@@ -27,4 +29,4 @@ def test_installed_versions_match_pins():
         for name, version in setup.requirements().items()
         if importlib.metadata.version(name) != version
     }
-    assert not wrong, f"installed versions differ from requirements.txt: {wrong}"
+    assert not wrong, f"installed versions differ from {setup.requirements_path().name}: {wrong}"

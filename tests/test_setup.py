@@ -51,11 +51,27 @@ def test_cache_dir_follows_environment(monkeypatch, tmp_path):
 
 
 def test_requirements_are_exact_pins():
-    pins = setup.requirements()
+    pins = setup.requirements(setup.ROOT / "requirements.txt")
     assert pins["tensorflow"].startswith("2.21.") and pins["keras"].startswith("3.")
     assert {"numpy", "matplotlib", "jupyterlab", "nbval", "pytest", "hypothesis", "ruff"} <= set(
         pins
     )
+
+
+def test_colab_pins_are_a_full_set_at_colabs_versions():
+    learner = setup.requirements(setup.ROOT / "requirements.txt")
+    colab = setup.requirements(setup.ROOT / "requirements-colab.txt")
+    assert set(colab) == set(learner)  # its own pin for every package, nothing inherited
+    assert colab["tensorflow"].startswith("2.20.") and colab["keras"].startswith("3.13.")
+    assert colab["numpy"].startswith("2.1.")
+
+
+def test_requirements_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("COURSE_REQUIREMENTS", "requirements-colab.txt")
+    assert setup.requirements_path() == setup.ROOT / "requirements-colab.txt"
+    assert setup.requirements()["tensorflow"].startswith("2.20.")
+    monkeypatch.delenv("COURSE_REQUIREMENTS")
+    assert setup.requirements()["tensorflow"].startswith("2.21.")
 
 
 def test_requirements_reject_loose_pins(tmp_path):
@@ -90,6 +106,7 @@ def _start_in_fresh_process(profile_env: str) -> subprocess.CompletedProcess:
         "import numpy as np, tensorflow as tf\n"
         "print('numpy', np.random.rand(), 'tf', float(tf.random.uniform(())))\n"
         "print('threads', tf.config.threading.get_intra_op_parallelism_threads())\n"
+        "print('gpus', len(tf.config.list_physical_devices('GPU')))\n"
     )
     env = {**__import__("os").environ, "COURSE_PROFILE": profile_env}
     return subprocess.run(
@@ -102,10 +119,17 @@ def test_start_prints_one_line_and_is_reproducible():
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
     assert lines[0].startswith("Course ready | profile ci")
-    for word in ("TensorFlow 2.21", "Keras 3.", "NumPy", "device CPU", "seed 42"):
+    pins = setup.requirements()  # this environment's pins: the learner's or Colab's
+    versions = [f"TensorFlow {pins['tensorflow']}", f"Keras {pins['keras']}"]
+    for word in (*versions, f"NumPy {pins['numpy']}", "seed 42"):
         assert word in lines[0]
     assert first.stdout == second.stdout  # same seeds: same random numbers
-    assert int(lines[2].split()[1]) >= 1
+    threads, gpus = int(lines[2].split()[1]), int(lines[3].split()[1])
+    assert threads >= 1
+    if gpus:  # the device named is the GPU, on a GPU host
+        assert "| device CPU" not in lines[0]
+    else:
+        assert f"| device CPU ({threads} threads) |" in lines[0]
 
 
 def test_start_rejects_unknown_profile():

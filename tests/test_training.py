@@ -67,10 +67,19 @@ def test_evaluate_reports_the_three_metrics(splits):
     assert 0 <= scores["dice"] <= 1 and 0 <= scores["iou"] <= 1 and scores["hd95"] >= 0
 
 
-def test_cpu_strategy_keeps_float32():
-    strategy = training.strategy()
-    assert strategy.num_replicas_in_sync == 1
-    assert keras.mixed_precision.global_policy().name == "float32"
+def test_strategy_follows_the_devices():
+    import tensorflow as tf
+
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    before = keras.mixed_precision.global_policy().name
+    try:
+        strategy = training.strategy()
+        # One replica per GPU when there are several, else one; float16 layers only with a GPU.
+        assert strategy.num_replicas_in_sync == (gpus if gpus > 1 else 1)
+        expected = "mixed_float16" if gpus else "float32"
+        assert keras.mixed_precision.global_policy().name == expected
+    finally:
+        keras.mixed_precision.set_global_policy(before)  # other tests build float32 models
 
 
 @pytest.mark.parametrize(

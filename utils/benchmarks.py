@@ -1,7 +1,8 @@
 """The course's benchmarks: `make bench` runs every registered one and prints one table.
 
 Each benchmark is a function returning rows of (what, value, unit). Register with `@benchmark`.
-Timings belong here, never in tests.
+Every benchmark takes `tiny=False`; `tiny=True` runs the same code once on tiny inputs, so the
+tests prove each body runs without timing anything. Timings belong here, never in tests.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def alternating_best_times(functions: dict[str, Callable[[], object]], repeats: 
 
 
 @benchmark
-def conv2d_vs_keras() -> Iterable[Row]:
+def conv2d_vs_keras(tiny: bool = False) -> Iterable[Row]:
     """utils.ops.conv2d vs keras.layers.Conv2D on (4, 128, 128, 64), 3x3, 64 filters, same."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -54,45 +55,51 @@ def conv2d_vs_keras() -> Iterable[Row]:
 
     from utils import ops
 
+    batch, side, channels = (1, 8, 4) if tiny else (4, 128, 64)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((4, 128, 128, 64)).astype(np.float32)
-    kernel = rng.standard_normal((3, 3, 64, 64)).astype(np.float32)
-    layer = keras.layers.Conv2D(64, 3, padding="same", use_bias=False)
+    x = rng.standard_normal((batch, side, side, channels)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, channels, channels)).astype(np.float32)
+    layer = keras.layers.Conv2D(channels, 3, padding="same", use_bias=False)
     layer.build(x.shape)
     layer.set_weights([kernel])
     best = alternating_best_times(
         {
             "numpy": lambda: ops.conv2d(x, kernel, padding="same"),
             "keras": lambda: np.asarray(layer(x)),
-        }
+        },
+        repeats=1 if tiny else 7,
     )
     # The literal loops are too slow for that size: time a small case, extrapolate per MAC.
-    small_x, small_kernel = x[:1, :16, :16, :8], kernel[:, :, :8, :8]
+    small_side, small_channels = min(16, side), min(8, channels)
+    small_x = x[:1, :small_side, :small_side, :small_channels]
+    small_kernel = kernel[:, :, :small_channels, :small_channels]
     loops = best_time(lambda: ops.conv2d_loops(small_x, small_kernel, padding="same"), repeats=1)
-    macs_small, macs_big = 16 * 16 * 9 * 8 * 8, 4 * 128 * 128 * 9 * 64 * 64
+    macs_small = small_side**2 * 9 * small_channels**2
+    macs_big = batch * side**2 * 9 * channels**2
     return [
-        ("utils.ops.conv2d, (4,128,128,64) 3x3 -> 64", best["numpy"] * 1e3, "ms"),
+        (f"utils.ops.conv2d, {x.shape} 3x3 -> {channels}", best["numpy"] * 1e3, "ms"),
         ("keras Conv2D, same input", best["keras"] * 1e3, "ms"),
         ("ratio numpy / keras (target <= 2)", best["numpy"] / best["keras"], "x"),
-        ("literal loops, (1,16,16,8) 3x3 -> 8", loops, "s"),
+        (f"literal loops, {small_x.shape} 3x3 -> {small_channels}", loops, "s"),
         ("literal loops extrapolated to the size above", loops * macs_big / macs_small, "s"),
     ]
 
 
 @benchmark
-def embedded_datasets() -> Iterable[Row]:
+def embedded_datasets(tiny: bool = False) -> Iterable[Row]:
     """Time to generate 1,000 images of 128x128 of each embedded dataset (target: under 10 s)."""
     from utils import data
 
+    count, side = (2, 32) if tiny else (1000, 128)
     rows = []
     for name, make in (("nuclei", data.make_nuclei), ("membranes", data.make_membranes)):
-        seconds = best_time(lambda make=make: make(1000, 128, seed=0), repeats=1)
-        rows.append((f"make_{name}(1000, 128)", seconds, "s"))
+        seconds = best_time(lambda make=make: make(count, side, seed=0), repeats=1)
+        rows.append((f"make_{name}({count}, {side})", seconds, "s"))
     return rows
 
 
 @benchmark
-def unet_cpu_profile() -> Iterable[Row]:
+def unet_cpu_profile(tiny: bool = False) -> Iterable[Row]:
     """The seed's UNet and the cpu profile's (width 0.25) at the cpu profile's image size:
     training time per epoch (timed steps, times steps per epoch) and inference per image."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -102,7 +109,8 @@ def unet_cpu_profile() -> Iterable[Row]:
     from utils import metrics, models
     from utils.setup import PROFILES
 
-    profile = PROFILES["cpu"]
+    profile = PROFILES["ci" if tiny else "cpu"]
+    repeats = 1 if tiny else 3
     shape = (profile.image_size, profile.image_size, 1)
     images, masks = (
         np.random.default_rng(0).random((profile.batch_size, *shape), np.float32),
@@ -110,25 +118,26 @@ def unet_cpu_profile() -> Iterable[Row]:
     )
     rows = []
     for label, width in (
-        ("seed's filters (64,128,256)", 1.0),
-        ("cpu profile (16,32,64)", profile.width),
+        ("seed's filters (64,128,256)", profile.width if tiny else 1.0),
+        (f"{profile.name} profile (width {profile.width})", profile.width),
     ):
         model = models.build_unet(shape, models.scaled_filters(models.SEED_FILTERS, width))
         model.compile(keras.optimizers.Adam(1e-3), metrics.bce_dice_loss)
         model.train_on_batch(images, masks)  # warm-up: tracing
-        step = best_time(lambda model=model: model.train_on_batch(images, masks), repeats=3)
+        step = best_time(lambda model=model: model.train_on_batch(images, masks), repeats)
         steps_per_epoch = -(-profile.num_train // profile.batch_size)
         model.predict(images, verbose=0)
-        infer = best_time(lambda model=model: model.predict(images, verbose=0), repeats=3)
+        infer = best_time(lambda model=model: model.predict(images, verbose=0), repeats)
+        side = profile.image_size
         rows += [
             (f"{label}: train epoch ({steps_per_epoch} steps)", step * steps_per_epoch, "s"),
-            (f"{label}: inference per 64x64 image", infer / len(images) * 1e3, "ms"),
+            (f"{label}: inference per {side}x{side} image", infer / len(images) * 1e3, "ms"),
         ]
     return rows
 
 
 @benchmark
-def unetpp_vae_cpu() -> Iterable[Row]:
+def unetpp_vae_cpu(tiny: bool = False) -> Iterable[Row]:
     """UNet++ (cpu profile, deep supervision) training time per epoch and inference per image for
     each pruned level; the cpu profile's VAE: training epoch and time to generate one image."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -138,7 +147,8 @@ def unetpp_vae_cpu() -> Iterable[Row]:
     from utils import metrics, models, training
     from utils.setup import PROFILES
 
-    profile = PROFILES["cpu"]
+    profile = PROFILES["ci" if tiny else "cpu"]
+    repeats = 1 if tiny else 3
     shape = (profile.image_size, profile.image_size, 1)
     images = np.random.default_rng(0).random((profile.batch_size, *shape), np.float32)
     masks = np.zeros_like(images)
@@ -148,20 +158,20 @@ def unetpp_vae_cpu() -> Iterable[Row]:
     model.compile(keras.optimizers.Adam(1e-3), [metrics.unet_plus_plus_loss] * 4)
     targets = (masks,) * 4
     model.train_on_batch(images, targets)  # warm-up: tracing
-    step = best_time(lambda: model.train_on_batch(images, targets), repeats=3)
+    step = best_time(lambda: model.train_on_batch(images, targets), repeats)
     rows = [
         (f"UNet++ {filters}: train epoch ({steps_per_epoch} steps)", step * steps_per_epoch, "s")
     ]
     for level in (1, 2, 3, 4):
         pruned = models.prune_unet_plus_plus(model, level)
-        per_image = training.seconds_per_image(pruned, images, repeats=3)
+        per_image = training.seconds_per_image(pruned, images, repeats=repeats)
         rows.append((f"UNet++ pruned to L{level}: inference per image", per_image * 1e3, "ms"))
     vae = models.build_vae(shape, filters=models.scaled_filters(models.VAE_FILTERS, profile.width))
     vae.compile(keras.optimizers.Adam(1e-3))
     vae.train_on_batch(images, images)
-    step = best_time(lambda: vae.train_on_batch(images, images), repeats=3)
+    step = best_time(lambda: vae.train_on_batch(images, images), repeats)
     codes = np.random.default_rng(0).standard_normal((profile.batch_size, 16)).astype(np.float32)
-    generate = best_time(lambda: np.asarray(vae.decoder(codes)), repeats=3)
+    generate = best_time(lambda: np.asarray(vae.decoder(codes)), repeats)
     rows += [
         (f"VAE (latent 16): train epoch ({steps_per_epoch} steps)", step * steps_per_epoch, "s"),
         ("VAE: generate one image (decode a code)", generate / len(codes) * 1e3, "ms"),

@@ -46,7 +46,7 @@ class Profile:
 PROFILES = {
     "ci": Profile("ci", "tiny: proves every cell runs", 32, 16, 8, 8, 1, 8, 0.125),
     "cpu": Profile("cpu", "a laptop CPU: real results in minutes", 64, 512, 64, 64, 10, 16, 0.25),
-    "gpu": Profile("gpu", "the seed's full sizes", 128, 2000, 200, 200, 40, 32, 1.0),
+    "gpu": Profile("gpu", "the source document's full sizes", 128, 2000, 200, 200, 40, 32, 1.0),
 }
 
 # Installed on Colab only when missing: what the notebooks import. Colab's own TensorFlow, Keras
@@ -94,8 +94,16 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
-def requirements(path: Path = ROOT / "requirements.txt") -> dict[str, str]:
-    """The pinned requirements as {name: version}, names lower-case."""
+def requirements_path() -> Path:
+    """This environment's pin file: $COURSE_REQUIREMENTS (e.g. `requirements-colab.txt`, for
+    the CI run with Colab's versions), else the learner's `requirements.txt`."""
+    return ROOT / os.environ.get("COURSE_REQUIREMENTS", "requirements.txt")
+
+
+def requirements(path: Path | None = None) -> dict[str, str]:
+    """The pinned requirements as {name: version}, names lower-case (default: this
+    environment's pin file, see `requirements_path`)."""
+    path = requirements_path() if path is None else path
     pins = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
@@ -103,7 +111,7 @@ def requirements(path: Path = ROOT / "requirements.txt") -> dict[str, str]:
             continue
         match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.\-]+)", line)
         if not match:
-            raise ValueError(f"requirements.txt: expected 'name==version', got {line!r}")
+            raise ValueError(f"{path.name}: expected 'name==version', got {line!r}")
         pins[match[1].lower()] = match[2]
     return pins
 
