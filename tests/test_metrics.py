@@ -104,6 +104,45 @@ def test_hd95_of_a_shifted_square():
     assert metrics.hd95(truth, truth) == 0.0
 
 
+def circle_and_stray_blob():
+    """Notebook 03's example: a disc shifted by 2 px, plus a 3x3 false positive far away."""
+    yy, xx = np.mgrid[:48, :48]
+    truth = ((yy - 24) ** 2 + (xx - 20) ** 2 < 12**2).astype(float)
+    prediction = ((yy - 24) ** 2 + (xx - 22) ** 2 < 12**2).astype(float)
+    prediction[4:7, 40:43] = 1
+    return truth, prediction
+
+
+def brute_force_directed(truth, prediction):
+    """Distances prediction -> truth and truth -> prediction over every boundary pair."""
+    a, b = np.argwhere(metrics.boundary(truth > 0)), np.argwhere(metrics.boundary(prediction > 0))
+    pairs = np.sqrt(((b[:, None, :] - a[None, :, :]) ** 2).sum(-1))
+    return pairs.min(axis=1), pairs.min(axis=0)
+
+
+def test_hd95_conventions_by_brute_force():
+    truth, prediction = circle_and_stray_blob()
+    to_truth, to_prediction = brute_force_directed(truth, prediction)
+    pooled = np.percentile(np.concatenate([to_truth, to_prediction]), 95)
+    max_directed = max(np.percentile(to_truth, 95), np.percentile(to_prediction, 95))
+    assert metrics.hd95(truth, prediction) == pytest.approx(pooled)  # the default: pooled
+    assert metrics.hd95(truth, prediction, convention="pooled") == pytest.approx(pooled)
+    assert metrics.hd95(truth, prediction, convention="max_directed") == pytest.approx(max_directed)
+    assert max_directed == pytest.approx(np.sqrt(288))  # the blob's far corner, 12*sqrt(2) px
+    assert pooled < max_directed - 1  # the two conventions really differ here
+
+
+def test_hd95_conventions_agree_without_the_outlier_and_at_the_maximum():
+    truth, prediction = circle_and_stray_blob()
+    for convention in metrics.HD_CONVENTIONS:
+        assert metrics.hd95(truth, prediction, percentile=100, convention=convention) == (
+            pytest.approx(np.sqrt(338))  # the Hausdorff distance: the blob's farthest pixel
+        )
+    prediction[4:7, 40:43] = 0  # without the blob, only the 2-px shift is left
+    for convention in metrics.HD_CONVENTIONS:
+        assert metrics.hd95(truth, prediction, convention=convention) == pytest.approx(2.0)
+
+
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(masks, masks)
 def test_hausdorff_matches_scipy(truth, prediction):
@@ -135,6 +174,14 @@ def test_hausdorff_matches_scipy(truth, prediction):
         (
             lambda: metrics.hd95(TRUTH, PRED, reduction="global"),
             r"reduction must be 'mean' or 'none'",
+        ),
+        (
+            lambda: metrics.hd95(TRUTH, PRED, convention="monai"),
+            r"convention must be one of \('pooled', 'max_directed'\), got 'monai'",
+        ),
+        (
+            lambda: metrics.hd95(TRUTH, PRED, percentile=101),
+            r"percentile must be between 0 and 100",
         ),
     ],
 )

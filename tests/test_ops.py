@@ -226,6 +226,65 @@ def test_receptive_field_equals_gradient_support():
     assert rows.max() - rows.min() + 1 == size == cols.max() - cols.min() + 1
 
 
+@pytest.mark.parametrize(
+    "layers, paddings, length",
+    [
+        # the source document's encoder: 'same' convolutions, 'valid' 2x2 pooling (notebook 01)
+        ([(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)], None, 64),
+        (
+            [(3, 1), (3, 2), (5, 1, 2), (2, 2), (4, 1)],
+            ["same", "same", "same", "valid", "same"],
+            29,
+        ),
+        ([(3, 2), (2, 1), (3, 1, 3)], ["valid", "same", "valid"], 23),
+    ],
+)
+def test_receptive_region_equals_gradient_support(layers, paddings, length):
+    # Positive weights and average pooling: no cancellation, so the non-zero gradient is exactly
+    # the set of input pixels that influence the output pixel, at the border as in the middle.
+    if paddings is None:
+        paddings = ["same" if layer[1] == 1 else "valid" for layer in layers]
+    stack = [keras.Input((length, length, 1))]
+    for (k, s, *rest), padding in zip(layers, paddings, strict=True):
+        if len(rest) == 0 and s > 1 and k == s and padding == "valid":
+            stack.append(keras.layers.AveragePooling2D(k))
+        else:
+            d = rest[0] if rest else 1
+            stack.append(
+                keras.layers.Conv2D(1, k, s, padding, dilation_rate=d, kernel_initializer="ones")
+            )
+    model = keras.Sequential(stack)
+    image = tf.Variable(np.ones((1, length, length, 1), np.float32))
+    out_length = model.output_shape[1]
+    for index in sorted({0, 1, out_length // 2, out_length - 1}):
+        with tf.GradientTape() as tape:
+            pixel = model(image)[0, index, out_length // 2, 0]
+        rows, cols = np.nonzero(tape.gradient(pixel, image).numpy()[0, :, :, 0])
+        region = ops.receptive_region(layers, length, index, paddings)
+        assert (rows.min(), rows.max()) == region, index
+        assert (cols.min(), cols.max()) == ops.receptive_region(layers, length, None, paddings)
+
+
+def test_receptive_region_of_the_seed_encoder_and_bad_input():
+    encoder = [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]
+    paddings = ["same" if stride == 1 else "valid" for _, stride in encoder]
+    assert ops.receptive_region(encoder, 64, padding=paddings) == (18, 49)  # centre pixel 8 of 16
+    # away from the border its width is the formula's size
+    assert 49 - 18 + 1 == ops.receptive_field(encoder)[0]
+    assert ops.receptive_region(encoder, 64, 0, paddings) == (0, 17)  # cut by the border
+    assert ops.receptive_region([], 5) == (2, 2)
+    with pytest.raises(ValueError, match="one per layer"):
+        ops.receptive_region(encoder, 64, padding=["same"])
+    with pytest.raises(ValueError, match="output_index must be in"):
+        ops.receptive_region(encoder, 64, 16, paddings)
+    with pytest.raises(ValueError, match="integers"):
+        ops.receptive_region([(1, 0.5)], 8)
+    with pytest.raises(ValueError, match="input_length must be"):
+        ops.receptive_region(encoder, 0)
+    with pytest.raises(ValueError, match="more than its input's 4"):
+        ops.receptive_region([(5, 1)], 4, padding="valid")
+
+
 # --- upsampling and transposed convolution ------------------------------------------------------
 
 
@@ -299,6 +358,40 @@ def test_conv2d_transpose_matches_keras(case):
     np.testing.assert_allclose(got, expected, **TOLERANCE)
 
 
+def test_conv2d_transpose_output_padding_grid_matches_keras():
+    # Every explicit output_padding on a grid of sizes: equal to Keras where Keras computes it,
+    # refused with our ValueError where TensorFlow cannot. Both kinds must occur, so neither
+    # branch can pass by never being reached.
+    rng = np.random.default_rng(0)
+    matched, refused = set(), 0
+    for side in (2, 3, 5):
+        x = rng.standard_normal((1, side, side + 1, 2)).astype(np.float32)
+        for k in range(1, 5):
+            for s in range(1, 4):
+                for padding in ("valid", "same"):
+                    for output_padding in range(s):
+                        kernel = rng.standard_normal((k, k, 3, 2)).astype(np.float32)
+                        layer = keras.layers.Conv2DTranspose(
+                            3, k, s, padding, output_padding=output_padding, use_bias=False
+                        )
+                        layer.build(x.shape)
+                        layer.set_weights([kernel])
+                        try:
+                            expected = np.asarray(layer(x))
+                        except Exception:  # its class depends on the CPU (oneDNN)
+                            with pytest.raises(ValueError, match="no transposed convolution"):
+                                ops.conv2d_transpose(x, kernel, None, s, padding, output_padding)
+                            refused += 1
+                            continue
+                        got = ops.conv2d_transpose(x, kernel, None, s, padding, output_padding)
+                        assert got.shape == expected.shape
+                        np.testing.assert_allclose(got, expected, **TOLERANCE)
+                        matched.add((s, output_padding))
+    # every (strides, output_padding) pair was computed and matched at least once
+    assert matched == {(s, p) for s in range(1, 4) for p in range(s)}
+    assert refused > 0
+
+
 @SETTINGS
 @given(conv_cases())
 def test_conv2d_transpose_is_the_input_gradient_of_conv2d(case):
@@ -308,6 +401,7 @@ def test_conv2d_transpose_is_the_input_gradient_of_conv2d(case):
     grad_out = ops.conv2d(x, kernel, strides=strides, padding=padding)
     grad_x, _ = ops.conv2d_backward(x, kernel, grad_out, strides, padding)
     height, width = x.shape[1:3]
+    compared = 0
     for output_padding in [None] + [(a, b) for a in range(strides[0]) for b in range(strides[1])]:
         try:
             up = ops.conv2d_transpose(grad_out, kernel, None, strides, padding, output_padding)
@@ -315,6 +409,11 @@ def test_conv2d_transpose_is_the_input_gradient_of_conv2d(case):
             continue
         if up.shape[1:3] == (height, width):
             np.testing.assert_allclose(up, grad_x, **TOLERANCE)
+            compared += 1
+    if padding == "valid" or all(k % 2 for k in kernel.shape[:2]):
+        # then some output_padding recovers the input's shape (an even kernel with 'same'
+        # padding can shorten a side by one, which no output_padding undoes)
+        assert compared >= 1
 
 
 @pytest.mark.parametrize(

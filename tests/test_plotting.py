@@ -78,3 +78,27 @@ def test_show_overlays_draws_outline_or_fill():
     filled = plotting.show_overlays([image], [mask], fill=True)
     assert len(filled.axes[0].images) == 2
     plt.close("all")
+
+
+def test_show_kernels_shares_one_symmetric_scale():
+    kernel = np.zeros((3, 3, 1, 5))
+    kernel[1, 1, 0, 0], kernel[0, 0, 0, 3] = 2.0, -0.5
+    fig = plotting.show_kernels(kernel, ncols=4)
+    drawn = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(drawn) == 5  # one panel per filter; the 3 spare panels stay empty
+    assert {image.get_clim() for image in drawn} == {(-2.0, 2.0)}
+    np.testing.assert_array_equal(drawn[3].get_array(), kernel[:, :, 0, 3])
+    assert [ax.get_title() for ax in fig.axes[:5]] == ["0", "1", "2", "3", "4"]
+    plt.close(fig)
+    fig = plotting.show_kernels(kernel, titles=list("abcde"))
+    assert fig.axes[4].get_title() == "e"
+    plt.close(fig)
+
+
+def test_show_kernels_rejects_a_bad_kernel():
+    with pytest.raises(ValueError, match="kernel must have shape"):
+        plotting.show_kernels(np.zeros((3, 3, 4)))
+    with pytest.raises(ValueError, match="input_channel must be in"):
+        plotting.show_kernels(np.zeros((3, 3, 1, 4)), input_channel=1)
+    with pytest.raises(ValueError, match="titles must have one entry per filter"):
+        plotting.show_kernels(np.zeros((3, 3, 1, 4)), titles=["a"])

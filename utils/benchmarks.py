@@ -100,8 +100,8 @@ def embedded_datasets(tiny: bool = False) -> Iterable[Row]:
 
 @benchmark
 def unet_cpu_profile(tiny: bool = False) -> Iterable[Row]:
-    """The seed's UNet and the cpu profile's (width 0.25) at the cpu profile's image size:
-    training time per epoch (timed steps, times steps per epoch) and inference per image."""
+    """The source document's UNet and the cpu profile's (width 0.25) at the cpu profile's image
+    size: training time per epoch (timed steps, times steps per epoch) and inference per image."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import numpy as np
@@ -118,7 +118,7 @@ def unet_cpu_profile(tiny: bool = False) -> Iterable[Row]:
     )
     rows = []
     for label, width in (
-        ("seed's filters (64,128,256)", profile.width if tiny else 1.0),
+        ("source's filters (64,128,256)", profile.width if tiny else 1.0),
         (f"{profile.name} profile (width {profile.width})", profile.width),
     ):
         model = models.build_unet(shape, models.scaled_filters(models.SEED_FILTERS, width))

@@ -21,7 +21,8 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = {
     "00_start_here": "Map of the course, how to launch it, profiles, how exercises work.",
     "01_convolution_by_hand": (
-        "Convolution and pooling in NumPy, from the seed's formula to Keras' `Conv2D`; backprop."
+        "Convolution and pooling in NumPy, from the source document's formula to Keras' `Conv2D`; "
+        "backprop; receptive field."
     ),
     "02_upsampling_by_hand": (
         "Nearest and bilinear upsampling, transposed convolution three ways, checkerboards."
@@ -29,9 +30,13 @@ NOTEBOOKS = {
     "03_data_and_metrics": (
         "Embedded microscopy datasets, aligned augmentation, Dice / IoU / HD95 by hand."
     ),
-    "04_unet": "The seed's UNet: built, trained, dissected; skip connections put on trial.",
+    "04_unet": (
+        "The source document's UNet: built, trained, dissected; skip connections put on trial."
+    ),
     "05_unet_plus_plus": "UNet++: nested skips, deep supervision, pruning L1-L4.",
-    "06_vae": "The seed's VAE: reparameterisation, closed-form KL, ELBO, sampling, beta.",
+    "06_vae": (
+        "The source document's VAE: reparameterisation, closed-form KL, ELBO, sampling, beta."
+    ),
     "07_side_by_side": "UNet vs UNet++ vs VAE on the same data, every claim measured.",
 }
 

@@ -353,8 +353,8 @@ def fetch(
             )
         except (requests.exceptions.RequestException, OSError) as error:
             raise ConnectionError(
-                f"could not download {entry['name']} of dataset {name!r} from {entry['url']} "
-                f"({type(error).__name__}). Offline? Copy the file by hand to "
+                f"could not download {entry['name']} of dataset {name!r} from {entry['url']}. "
+                f"Offline? Copy the file by hand to "
                 f"{Path(cache) / entry['name']} (it is checked against its SHA-256), or use an "
                 f"embedded dataset {EMBEDDED}, which needs no download."
             ) from error

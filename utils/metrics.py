@@ -85,7 +85,11 @@ def boundary(mask: np.ndarray) -> np.ndarray:
 
 
 def surface_distances(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
-    """Distances from each boundary pixel of one 2-D mask to the other's boundary, both ways."""
+    """Distances from each boundary pixel of one 2-D mask to the other's boundary, both ways.
+
+    The prediction's boundary pixels come first (distance to the truth's boundary), then the
+    truth's (distance to the prediction's boundary).
+    """
     truth_edge, prediction_edge = boundary(truth), boundary(prediction)
     to_truth = ndimage.distance_transform_edt(
         ~truth_edge
@@ -94,15 +98,53 @@ def surface_distances(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
     return np.concatenate([to_truth[prediction_edge], to_prediction[truth_edge]])
 
 
-def hd95(y_true, y_pred, threshold: float = 0.5, reduction: str = "mean", percentile: float = 95):
-    """95th percentile of the symmetric boundary distances, in pixels (lower is better).
+HD_CONVENTIONS = ("pooled", "max_directed")
 
-    The plain Hausdorff distance is the maximum (`percentile=100`); the 95th percentile ignores the
-    worst 5 % of boundary pixels, so one stray pixel does not decide the score. Multi-channel masks
-    are scored per channel and averaged.
+
+def _hausdorff_percentile(truth, prediction, percentile: float, convention: str) -> float:
+    distances = surface_distances(truth, prediction)
+    if convention == "pooled":
+        return float(np.percentile(distances, percentile))
+    num_prediction_edge = int(boundary(prediction).sum())
+    prediction_to_truth = distances[:num_prediction_edge]
+    truth_to_prediction = distances[num_prediction_edge:]
+    return float(
+        max(
+            np.percentile(prediction_to_truth, percentile),
+            np.percentile(truth_to_prediction, percentile),
+        )
+    )
+
+
+def hd95(
+    y_true,
+    y_pred,
+    threshold: float = 0.5,
+    reduction: str = "mean",
+    percentile: float = 95,
+    convention: str = "pooled",
+):
+    """95th percentile of the boundary distances, in pixels (lower is better).
+
+    Every boundary pixel of each mask has a distance to the other mask's boundary. Two conventions
+    for the percentile are in use, and they give different numbers:
+    - `convention="pooled"` (the default, what the course reports): the percentile of the distances
+      of both directions pooled into one set;
+    - `convention="max_directed"`: the percentile of each direction separately (prediction to
+      truth, truth to prediction), then the larger of the two — what MONAI's
+      `compute_hausdorff_distance(..., percentile=95)` computes.
+    At `percentile=100` both are the plain Hausdorff distance (the maximum). The 95th percentile
+    ignores the worst 5 % of the distances, so a stray blob still decides the score when its
+    boundary pixels are more than 5 % of the distances (of the pooled set, or of the prediction's
+    direction for "max_directed"; notebook 03). Multi-channel masks are scored per channel and
+    averaged.
     """
     if reduction not in ("mean", "none"):
         raise ValueError(f"reduction must be 'mean' or 'none' for hd95, got {reduction!r}")
+    if convention not in HD_CONVENTIONS:
+        raise ValueError(f"convention must be one of {HD_CONVENTIONS}, got {convention!r}")
+    if not 0 <= percentile <= 100:
+        raise ValueError(f"percentile must be between 0 and 100, got {percentile!r}")
     truth, prediction = _batch(y_true, y_pred, threshold)
     diagonal = float(np.hypot(*truth.shape[1:3]))
     scores = np.zeros(len(truth))
@@ -115,7 +157,7 @@ def hd95(y_true, y_pred, threshold: float = 0.5, reduction: str = "mean", percen
             elif not t.any() or not p.any():
                 per_channel.append(diagonal)
             else:
-                per_channel.append(float(np.percentile(surface_distances(t, p), percentile)))
+                per_channel.append(_hausdorff_percentile(t, p, percentile, convention))
         scores[index] = np.mean(per_channel)
     return _reduce(scores, reduction)
 

@@ -1,7 +1,8 @@
 """The course's models, built from Keras layers: UNet (notebook 04), UNet++ (05) and the VAE (06).
 
-`build_unet()` with its defaults rebuilds the seed's listing exactly — same layers, same order,
-same parameter count (tests/test_models.py builds the seed's code verbatim and compares).
+`build_unet()` with its defaults rebuilds the source document's listing exactly — same layers,
+same order, same parameter count (tests/test_models.py builds the source's code verbatim and
+compares).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from utils import metrics
 UPSAMPLINGS = ("nearest", "bilinear", "transpose")
 SEED_FILTERS = (64, 128, 256)
 
-#: The seed's UNet listing, verbatim except for the import line (Keras 3: `from keras import`).
+#: The source document's UNet listing, verbatim except for the import line
+#: (Keras 3: `from keras import`).
 SEED_UNET_SOURCE = """
 from keras import layers, Model
 
@@ -80,7 +82,7 @@ def _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout
 
 
 def conv_block(x, filters: int, name: str, batch_norm: bool = False):
-    """Two 3x3 'same' convolutions with ReLU (the seed's building block), optional batch norm."""
+    """Two 3x3 'same' convolutions with ReLU (the source's building block), optional batch norm."""
     for index in (1, 2):
         if batch_norm:  # convolution, then normalisation, then the non-linearity
             x = layers.Conv2D(
@@ -122,7 +124,7 @@ def build_unet(
 ) -> keras.Model:
     """UNet: an encoder of conv blocks and 2x2 max poolings, a bottleneck, and a decoder that
     upsamples, concatenates the encoder's feature map of the same size (the skip connection),
-    and convolves. Depth follows `len(filters)`; the defaults are the seed's model."""
+    and convolves. Depth follows `len(filters)`; the defaults are the source document's model."""
     input_shape, filters = tuple(input_shape), tuple(filters)
     _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout)
     inputs = keras.Input(input_shape, name="image")
@@ -144,7 +146,7 @@ def build_unet(
 
 
 def scaled_filters(filters, width: float) -> tuple[int, ...]:
-    """Filters multiplied by a profile's `width` (at least 4 each): the seed's (64, 128, 256) at
+    """Filters multiplied by a profile's `width` (at least 4 each): the source's (64, 128, 256) at
     width 0.25 is (16, 32, 64)."""
     return tuple(max(4, round(f * width)) for f in filters)
 
@@ -233,7 +235,8 @@ def average_heads(model: keras.Model) -> keras.Model:
 
 # --- the VAE ------------------------------------------------------------------------------------
 
-#: The seed's VAE listing, verbatim except for the import lines (Keras 3: `from keras import`).
+#: The source document's VAE listing, verbatim except for the import lines
+#: (Keras 3: `from keras import`).
 SEED_VAE_SOURCE = """
 from keras import layers, Model
 
@@ -291,8 +294,8 @@ class Sampling(layers.Layer):
 
 
 def build_vae_encoder(input_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS):
-    """The seed's encoder: conv + pool per filter count, flatten, two dense heads (mu, log var)."""
-    # Layers are named (the seed's are not) so that a model's description, and with it its cache
+    """The source's encoder: conv + pool per filter count, flatten, two dense heads (mu, logvar)."""
+    # Layers are named (the source's are not) so that a model's description, and with it its cache
     # key in `training.fit`, does not depend on what else was built before in the session.
     inputs = layers.Input(shape=input_shape, name="image")
     x = inputs
@@ -308,7 +311,7 @@ def build_vae_encoder(input_shape=(128, 128, 1), latent_dim: int = 16, filters=V
 
 
 def build_vae_decoder(output_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS):
-    """The seed's decoder: dense to a (H/2^n, W/2^n, filters[-1]) map, then per level a 3x3
+    """The source's decoder: dense to a (H/2^n, W/2^n, filters[-1]) map, then per level a 3x3
     transposed convolution and a 2x upsampling, and a sigmoid transposed convolution to the
     image's channels. The first map follows the output size (32x32 for 128x128)."""
     factor = 2 ** len(filters)
@@ -425,7 +428,7 @@ def build_vae(
     seed: int | None = None,
     name: str = "vae",
 ) -> VAE:
-    """The seed's VAE: `.encoder` and `.decoder` are the seed's listings with the defaults; other
+    """The source's VAE: `.encoder` and `.decoder` are its listings with the defaults; other
     input sizes (divisible by 2**len(filters)), latent sizes, widths and KL weights `beta` work.
     `variational=False` gives the plain autoencoder of notebook 06 (no sampling, no KL)."""
     input_shape, filters = tuple(input_shape), tuple(filters)

@@ -136,6 +136,55 @@ def receptive_field(layers) -> tuple[float, float]:
     return size, jump
 
 
+def receptive_region(layers, input_length: int, output_index=None, padding="same"):
+    """Where the receptive field lies: the first and last input pixel (inclusive, one axis) that
+    output pixel `output_index` of a stack of (kernel_size, stride[, dilation]) layers sees.
+
+    `padding` is 'same' or 'valid' for every layer, or a list with one per layer; the default
+    `output_index` is the centre, `output_length // 2`. Going back one layer, positions a..b of
+    its output read inputs s·a - p .. s·b - p + d·(k - 1), where p is the zeros padded before;
+    padded positions are not pixels, so the range is cut to the input at every layer. Away from
+    the borders last - first + 1 equals `receptive_field(layers)[0]`.
+    """
+    layers = [(*tuple(layer), 1)[:3] for layer in layers]
+    paddings = [padding] * len(layers) if isinstance(padding, str) else list(padding)
+    if len(paddings) != len(layers):
+        raise ValueError(
+            f"padding must be one string or one per layer ({len(layers)}), got {padding!r}"
+        )
+    if not isinstance(input_length, (int, np.integer)) or input_length < 1:
+        raise ValueError(f"input_length must be an int >= 1, got {input_length!r}")
+    lengths = [int(input_length)]  # each layer's input length, then the output's
+    for (kernel_size, stride, dilation), mode in zip(layers, paddings, strict=True):
+        if min(kernel_size, stride, dilation) < 1 or not all(
+            isinstance(v, (int, np.integer)) for v in (kernel_size, stride, dilation)
+        ):
+            raise ValueError(
+                "layers must hold integers (kernel_size >= 1, stride >= 1[, dilation >= 1]), "
+                f"got {(kernel_size, stride, dilation)}"
+            )
+        span = dilation * (kernel_size - 1) + 1
+        if _padding(mode) == "valid" and span > lengths[-1]:
+            raise ValueError(
+                f"layer {len(lengths) - 1} spans {span} pixels, more than its input's "
+                f"{lengths[-1]} under padding='valid'"
+            )
+        lengths.append(conv_output_length(lengths[-1], kernel_size, stride, mode, dilation))
+    index = lengths[-1] // 2 if output_index is None else output_index
+    if not 0 <= index < lengths[-1]:
+        raise ValueError(f"output_index must be in [0, {lengths[-1]}), got {output_index}")
+    first = last = index
+    for (kernel_size, stride, dilation), mode, n in zip(
+        reversed(layers), reversed(paddings), reversed(lengths[:-1]), strict=True
+    ):
+        before = (
+            same_padding(n, kernel_size, stride, dilation)[0] if _padding(mode) == "same" else 0
+        )
+        first = max(stride * first - before, 0)
+        last = min(stride * last - before + dilation * (kernel_size - 1), n - 1)
+    return first, last
+
+
 # --- convolution ----------------------------------------------------------------------------------
 
 
@@ -206,7 +255,7 @@ def _scatter(values, kernel, in_hw, pads, out_hw, strides, dilation) -> np.ndarr
 
 
 def conv2d_loops(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) -> np.ndarray:
-    """The seed's formula written as literal loops over every output pixel: slow, for reading."""
+    """The source document's formula as literal loops over every output pixel: slow, for reading."""
     x, kernel, strides, dilation, pads, out_hw = _conv_setup(
         x, kernel, strides, padding, dilation_rate
     )

@@ -392,3 +392,44 @@ def draw_unet_plus_plus(
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
+
+
+def show_kernels(kernel, titles=None, ncols: int = 8, size: float = 1.1, input_channel: int = 0):
+    """The filters of one convolution layer as small images, all on ONE colour scale symmetric
+    around zero (red positive, blue negative, white zero), so their weights compare by eye.
+
+    `kernel` is a Keras Conv2D kernel (kh, kw, c_in, c_out); input channel `input_channel` of each
+    of the c_out filters is drawn, titled by `titles` (default: the filter's index). To compare two
+    sets of kernels (before and after training) on one scale, concatenate them along the last
+    axis. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    kernel = np.asarray(kernel, dtype=float)
+    if kernel.ndim != 4:
+        raise ValueError(f"kernel must have shape (kh, kw, c_in, c_out), got {kernel.shape}")
+    if not 0 <= input_channel < kernel.shape[2]:
+        raise ValueError(
+            f"input_channel must be in [0, {kernel.shape[2]}) for this kernel, got {input_channel}"
+        )
+    filters = kernel[:, :, input_channel, :]
+    titles = [str(index) for index in range(filters.shape[-1])] if titles is None else titles
+    if len(titles) != filters.shape[-1]:
+        raise ValueError(
+            f"titles must have one entry per filter ({filters.shape[-1]}), got {len(titles)}"
+        )
+    span = float(np.abs(filters).max()) or 1.0
+    count = filters.shape[-1]
+    ncols = min(ncols, count)
+    nrows = -(-count // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols + 0.8, size * nrows), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.axis("off")
+    for index, ax in zip(range(count), axes.flat, strict=False):
+        image = ax.imshow(filters[:, :, index], cmap="RdBu_r", vmin=-span, vmax=span)
+        ax.set_title(titles[index], fontsize=8)
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8)
+    return fig

@@ -35,7 +35,7 @@ class Profile:
     num_test: int  # test images
     num_epochs: int  # training epochs per model
     batch_size: int
-    width: float  # filters as a fraction of the seed's (64, 128, 256)
+    width: float  # filters as a fraction of the source document's (64, 128, 256)
 
     @property
     def comparison_epochs(self) -> int:
