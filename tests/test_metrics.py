@@ -196,3 +196,16 @@ def test_psnr_by_hand():
     assert metrics.psnr(truth, truth + 0.5, data_range=0.5) == pytest.approx(0.0)
     with pytest.raises(ValueError, match="must have the same shape"):
         metrics.psnr(truth, truth[0])
+
+
+def test_threshold_baseline_picks_the_training_threshold_and_scores_the_test_set():
+    masks = np.zeros((2, 8, 8, 1), np.float32)
+    masks[:, 2:5, 2:5] = 1
+    images = np.where(masks > 0, 0.7, 0.2).astype(np.float32)  # bright foreground
+    threshold, test_dice = metrics.threshold_baseline((images, masks), (images, masks))
+    assert 0.2 <= threshold < 0.7 and test_dice == 1.0
+    # The same images read as dark foreground: no threshold separates them that way.
+    _, dark_dice = metrics.threshold_baseline((images, masks), (images, masks), True)
+    assert dark_dice < 0.5
+    shifted = np.where(masks > 0, 0.35, 0.3).astype(np.float32)  # test set dimmer than training
+    assert metrics.threshold_baseline((images, masks), (shifted, masks))[1] < 1.0

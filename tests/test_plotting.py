@@ -58,6 +58,22 @@ def test_show_images_draws_a_constant_image_mid_grey():
     plt.close(fig)
 
 
+def test_show_images_shares_one_scale_when_asked():
+    dim, bright = np.full((2, 2), 0.2), np.array([[0.0, 1.0], [0.5, 0.8]])
+    fig = plotting.show_images([dim, bright], ["dim", "bright"], scale="shared")
+    assert [ax.images[0].get_clim() for ax in fig.axes] == [(0.0, 1.0), (0.0, 1.0)]
+    plt.close(fig)
+    fig = plotting.show_images([dim, bright], ["dim", "bright"], scale=(0, 2))
+    assert [ax.images[0].get_clim() for ax in fig.axes] == [(0.0, 2.0), (0.0, 2.0)]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("scale", ["global", (1, 0), (0,), None])
+def test_show_images_rejects_a_bad_scale(scale):
+    with pytest.raises(ValueError, match="scale must be 'own', 'shared' or a pair"):
+        plotting.show_images([np.zeros((2, 2))], ["a"], scale=scale)
+
+
 def test_confusion_overlay_colours_each_region():
     image = np.zeros((2, 2))
     truth = np.array([[1, 1], [0, 0]])

@@ -162,6 +162,24 @@ def hd95(
     return _reduce(scores, reduction)
 
 
+THRESHOLDS = np.linspace(0.05, 0.95, 19)
+
+
+def threshold_baseline(train, test, dark_foreground: bool = False, thresholds=THRESHOLDS):
+    """The simplest segmenter, a baseline every network must beat: one global brightness
+    threshold, chosen for the best Dice on `train` = (images, masks), then scored on `test`.
+
+    Foreground is brighter than the threshold (darker with `dark_foreground`, e.g. membranes).
+    Returns (threshold, test Dice).
+    """
+    (train_images, train_masks), (test_images, test_masks) = train, test
+    sign = -1 if dark_foreground else 1
+    best = max(  # the first of equally good thresholds
+        thresholds, key=lambda t: dice(train_masks, sign * train_images > sign * t)
+    )
+    return float(best), float(dice(test_masks, sign * test_images > sign * best))
+
+
 def accuracy(y_true, y_pred, threshold: float = 0.5, reduction: str = "mean"):
     """Fraction of pixels classified correctly: misleading when the foreground is small."""
     _check_reduction(reduction)

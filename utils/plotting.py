@@ -59,22 +59,47 @@ def show_arrays(arrays, titles, cmap: str = "Blues", size: float = 2.4):
     return fig
 
 
-def show_images(images, titles, ncols: int | None = None, size: float = 2.6, cmap: str = "gray"):
-    """Images in a grid with titles, each stretched to its own range; returns the figure."""
+def show_images(
+    images,
+    titles,
+    ncols: int | None = None,
+    size: float = 2.6,
+    cmap: str = "gray",
+    scale="own",
+):
+    """Images in a grid with titles; returns the figure.
+
+    `scale` sets the intensities: "own" stretches each image to its own range (to see shapes),
+    "shared" puts every image on one range, from the lowest to the highest value of them all, and
+    a pair (low, high) uses that range for every image — panels that are compared should share one.
+    """
     import matplotlib.pyplot as plt
     import numpy as np
 
+    images = [np.asarray(image) for image in images]
+    if isinstance(scale, str) and scale in ("own", "shared"):
+        shared = None
+        if scale == "shared":
+            shared = (min(float(i.min()) for i in images), max(float(i.max()) for i in images))
+    elif (
+        isinstance(scale, (tuple, list))
+        and len(scale) == 2
+        and all(isinstance(v, (int, float)) for v in scale)
+        and scale[0] < scale[1]
+    ):
+        shared = (float(scale[0]), float(scale[1]))
+    else:
+        raise ValueError(f"scale must be 'own', 'shared' or a pair (low, high), got {scale!r}")
     ncols = ncols or len(images)
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, title in zip(axes.flat, images, titles, strict=False):
-        image = np.asarray(image)
-        low, high = float(image.min()), float(image.max())
+        low, high = shared or (float(image.min()), float(image.max()))
         if low == high:  # a constant image: mid-grey, not the colour map's bottom end
             low, high = low - 1, high + 1
-        ax.imshow(image, cmap=cmap, vmin=low, vmax=high)  # each image stretched to its range
+        ax.imshow(image, cmap=cmap, vmin=low, vmax=high)
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
