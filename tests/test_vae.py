@@ -100,6 +100,18 @@ def test_autoencoder_ignores_the_kl_term():
     )
 
 
+def test_terms_with_a_seed_do_not_depend_on_what_ran_before():
+    images = np.random.default_rng(0).random((4, 16, 16, 1), dtype=np.float32)
+    vae = models.build_vae((16, 16, 1), latent_dim=2, filters=(4,), seed=1)
+    first = vae.terms(images, seed=0)["reconstruction"]
+    vae.terms(images)  # moves the sampling layer's generator on, as training does
+    np.testing.assert_array_equal(vae.terms(images, seed=0)["reconstruction"], first)
+    # without a seed, each call draws new noise
+    assert not np.array_equal(
+        vae.terms(images)["reconstruction"], vae.terms(images)["reconstruction"]
+    )
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

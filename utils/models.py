@@ -370,10 +370,21 @@ class VAE(keras.Model):
         z_mean, _ = self.encoder(inputs, training=training)
         return self.decoder(z_mean, training=training)
 
-    def terms(self, images, training=False) -> dict:
-        """The per-image loss terms for a batch (what the training step minimises)."""
+    def terms(self, images, training=False, seed: int | None = None) -> dict:
+        """The per-image loss terms for a batch (what the training step minimises).
+
+        The code z is sampled: by the `Sampling` layer's generator (whose state moves on with
+        every call) when `seed` is None, as in training; with the same noise on every call when
+        `seed` is an integer — for reported numbers that must not depend on what ran before
+        (e.g. whether the model was just trained or loaded from the cache)."""
         z_mean, z_log_var = self.encoder(images, training=training)
-        z = self.sampling([z_mean, z_log_var]) if self.variational else z_mean
+        if not self.variational:
+            z = z_mean
+        elif seed is None:
+            z = self.sampling([z_mean, z_log_var])
+        else:
+            epsilon = keras.random.normal(keras.ops.shape(z_mean), seed=int(seed))
+            z = z_mean + keras.ops.exp(0.5 * z_log_var) * epsilon
         reconstructions = self.decoder(z, training=training)
         reconstruction = metrics.bernoulli_reconstruction(images, reconstructions)
         kl = metrics.gaussian_kl(z_mean, z_log_var)
