@@ -197,10 +197,10 @@ def main() -> int:
     if not BENCHMARKS:
         print("No benchmarks registered yet.")
         return 0
-    print(f"{'benchmark':<18} {'measurement':<48} {'value':>12}  unit")
+    print(f"{'benchmark':<18} {'measurement':<56} {'value':>12}  unit")
     for name, function in BENCHMARKS.items():
         for what, value, unit in function():
-            print(f"{name:<18} {what:<48} {value:>12.4g}  {unit}")
+            print(f"{name:<18} {what:<56} {value:>12.4g}  {unit}")
     return 0
 
 
