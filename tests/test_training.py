@@ -82,6 +82,21 @@ def test_strategy_follows_the_devices():
         keras.mixed_precision.set_global_policy(before)  # other tests build float32 models
 
 
+def test_strategy_on_one_gpu_computes_in_float16(monkeypatch):
+    # The GPU branch, exercised on any host: one (pretended) GPU gives one replica, float16 layers.
+    import tensorflow as tf
+
+    monkeypatch.setattr(
+        tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else []
+    )
+    before = keras.mixed_precision.global_policy().name
+    try:
+        assert training.strategy().num_replicas_in_sync == 1
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
