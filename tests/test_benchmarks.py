@@ -8,15 +8,6 @@ import pytest
 from utils import benchmarks
 
 
-def test_alternating_best_times_calls_each_function_in_turn():
-    calls = []
-    best = benchmarks.alternating_best_times(
-        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3
-    )
-    assert calls == ["a", "b"] * 4  # one warm-up round, then three timed rounds
-    assert set(best) == {"a", "b"} and all(value >= 0 for value in best.values())
-
-
 def test_main_prints_a_table(monkeypatch, capsys):
     monkeypatch.setattr(benchmarks, "BENCHMARKS", {"fake": lambda: [("thing", 1.5, "ms")]})
     assert benchmarks.main() == 0

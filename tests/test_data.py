@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from utils import data, metrics
-from utils.setup import PROFILES
+from utils.config import PROFILES
 
 MAKERS = [data.make_nuclei, data.make_membranes]
 
@@ -38,10 +38,22 @@ def test_embedded_data_is_deterministic_per_image(make):
 
 
 def test_nuclei_are_bright_and_labelled():
-    images, masks, labels = data.make_nuclei(8, 64, seed=0, return_labels=True)
+    images, masks, labels = data.make_nuclei_with_labels(8, 64, seed=0)
     np.testing.assert_array_equal(masks, (labels > 0).astype(np.float32))
     assert images[masks == 1].mean() > images[masks == 0].mean() + 0.2
     assert max(len(np.unique(label)) - 1 for label in labels) >= 5  # many nuclei per image
+
+
+def test_return_labels_is_make_nuclei_with_labels():
+    with_labels = data.make_nuclei_with_labels(3, 32, seed=2)
+    flagged = data.make_nuclei(3, 32, seed=2, return_labels=True)
+    plain = data.make_nuclei(3, 32, seed=2)
+    assert len(flagged) == 3 and len(plain) == 2
+    for ours, theirs in zip(with_labels, flagged, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    for ours, theirs in zip(with_labels[:2], plain, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert with_labels[2].dtype == np.int32
 
 
 def test_membranes_are_thin_and_dark():

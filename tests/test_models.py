@@ -20,12 +20,6 @@ KEYS = (
 )
 
 
-def seed_unet() -> keras.Model:
-    namespace = {}
-    exec(models.SEED_UNET_SOURCE, namespace)  # the seed's listing, verbatim but for the import
-    return namespace["unet"]()
-
-
 def signature(model: keras.Model):
     """Each layer's class, key settings, output shape and inputs, in graph order."""
     rows = []
@@ -50,7 +44,7 @@ def signature(model: keras.Model):
 
 
 def test_defaults_rebuild_the_seed_exactly():
-    ours, seed = models.build_unet(), seed_unet()
+    ours, seed = models.build_unet(), models.source_listing("unet")
     assert ours.count_params() == seed.count_params() == 1_881_985
     assert signature(ours) == signature(seed)
 
@@ -84,6 +78,11 @@ def test_without_skips_only_the_decoder_input_widths_change():
     )
     # the first decoder conv sees 8 + 16 channels with the skip, 16 without: 3*3*8*8 fewer weights
     assert with_skips.count_params() - without.count_params() == 3 * 3 * 8 * 8
+
+
+def test_source_listing_names_the_listings():
+    with pytest.raises(ValueError, match=r"name must be one of \['unet', 'vae'\], got 'gan'"):
+        models.source_listing("gan")
 
 
 def test_scaled_filters():

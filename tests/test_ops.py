@@ -9,11 +9,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from utils import ops
+from utils.verify import keras_conv2d
 
 SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-4}  # float32 sums in a different order
+
+
+def random_arrays(draw, x_shape, kernel_shape, num_biases: int):
+    """Standard-normal float32 input, kernel and bias of these shapes, from one drawn seed."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    kernel = rng.standard_normal(kernel_shape).astype(np.float32)
+    bias = rng.standard_normal(num_biases).astype(np.float32)
+    return x, kernel, bias
 
 
 @st.composite
@@ -31,33 +41,15 @@ def conv_cases(draw):
     spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel_size, strict=True)]
     if padding == "valid":
         height, width = max(height, spans[0]), max(width, spans[1])
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    x = rng.standard_normal((batch, height, width, c_in)).astype(np.float32)
-    kernel = rng.standard_normal((*kernel_size, c_in, c_out)).astype(np.float32)
-    bias = rng.standard_normal(c_out).astype(np.float32)
-    return x, kernel, bias, strides, padding, dilation
-
-
-def keras_conv(x, kernel, bias, strides, padding, dilation):
-    layer = keras.layers.Conv2D(
-        kernel.shape[3],
-        kernel.shape[:2],
-        strides,
-        padding,
-        dilation_rate=dilation,
-        use_bias=bias is not None,
-    )
-    layer.build(x.shape)
-    layer.set_weights([kernel] if bias is None else [kernel, bias])
-    return np.asarray(layer(x))
+    x_shape, kernel_shape = (batch, height, width, c_in), (*kernel_size, c_in, c_out)
+    return (*random_arrays(draw, x_shape, kernel_shape, c_out), strides, padding, dilation)
 
 
 @SETTINGS
 @given(conv_cases())
 def test_conv2d_matches_keras(case):
-    x, kernel, bias, strides, padding, dilation = case
-    expected = keras_conv(x, kernel, bias, strides, padding, dilation)
-    got = ops.conv2d(x, kernel, bias, strides, padding, dilation)
+    expected = keras_conv2d(*case)  # both take (x, kernel, bias, strides, padding, dilation)
+    got = ops.conv2d(*case)
     assert got.dtype == np.float32 and got.shape == expected.shape
     np.testing.assert_allclose(got, expected, **TOLERANCE)
 
@@ -68,7 +60,7 @@ def test_conv2d_backward_matches_gradient_tape(case):
     x, kernel, _, strides, padding, dilation = case
     grad_out = (
         np.random.default_rng(1)
-        .standard_normal(keras_conv(x, kernel, None, strides, padding, dilation).shape)
+        .standard_normal(keras_conv2d(x, kernel, None, strides, padding, dilation).shape)
         .astype(np.float32)
     )
     x_var, kernel_var = tf.Variable(x), tf.Variable(kernel)
@@ -331,11 +323,8 @@ def transpose_cases(draw):
     output_padding = draw(
         st.none() | st.tuples(st.integers(0, strides[0] - 1), st.integers(0, strides[1] - 1))
     )
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    x = rng.standard_normal((batch, height, width, c_in)).astype(np.float32)
-    kernel = rng.standard_normal((*kernel_size, c_out, c_in)).astype(np.float32)
-    bias = rng.standard_normal(c_out).astype(np.float32)
-    return x, kernel, bias, strides, padding, output_padding
+    x_shape, kernel_shape = (batch, height, width, c_in), (*kernel_size, c_out, c_in)
+    return (*random_arrays(draw, x_shape, kernel_shape, c_out), strides, padding, output_padding)
 
 
 @SETTINGS

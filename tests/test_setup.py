@@ -1,84 +1,30 @@
-"""Tests of utils/setup.py: profiles, pins, cache, Colab installs, the start line."""
+"""Tests of utils/setup.py: the settings it re-exports, Colab installs, the start line
+(the settings themselves: tests/test_config.py)."""
 
 import subprocess
 import sys
 
 import pytest
 
-from utils import setup
+from utils import config, setup
 
 
-def test_profile_defaults_follow_the_device(monkeypatch):
-    monkeypatch.delenv("COURSE_PROFILE", raising=False)
-    assert setup.profile_name(gpu_available=False) == "cpu"
-    assert setup.profile_name(gpu_available=True) == "gpu"
-
-
-@pytest.mark.parametrize("value", ["ci", "cpu", "gpu", " CPU ", "Gpu"])
-def test_profile_from_environment(monkeypatch, value):
-    monkeypatch.setenv("COURSE_PROFILE", value)
-    assert setup.get_profile().name == value.strip().lower()
-
-
-def test_explicit_profile_wins_over_environment(monkeypatch):
-    monkeypatch.setenv("COURSE_PROFILE", "gpu")
-    assert setup.profile_name("ci") == "ci"
-
-
-def test_unknown_profile_lists_the_valid_ones(monkeypatch):
-    monkeypatch.setenv("COURSE_PROFILE", "laptop")
-    with pytest.raises(
-        ValueError, match=r"COURSE_PROFILE must be one of 'ci', 'cpu', 'gpu'.*'laptop'"
-    ):
-        setup.get_profile()
-
-
-def test_profiles_grow_from_ci_to_gpu():
-    ci, cpu, gpu = (setup.PROFILES[name] for name in ("ci", "cpu", "gpu"))
-    for field in ("image_size", "num_train", "num_epochs", "width"):
-        assert getattr(ci, field) <= getattr(cpu, field) <= getattr(gpu, field), field
-    assert gpu.image_size == 128 and gpu.width == 1.0  # the seed's sizes
-
-
-def test_comparison_epochs_halve_the_budget_but_never_reach_zero():
-    assert [setup.PROFILES[name].comparison_epochs for name in ("ci", "cpu", "gpu")] == [1, 5, 20]
-
-
-def test_cache_dir_follows_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
-    path = setup.cache_dir("models")
-    assert path == tmp_path / "cache" / "models" and path.is_dir()
-
-
-def test_requirements_are_exact_pins():
-    pins = setup.requirements(setup.ROOT / "requirements.txt")
-    assert pins["tensorflow"].startswith("2.21.") and pins["keras"].startswith("3.")
-    assert {"numpy", "matplotlib", "jupyterlab", "nbval", "pytest", "hypothesis", "ruff"} <= set(
-        pins
-    )
-
-
-def test_colab_pins_are_a_full_set_at_colabs_versions():
-    learner = setup.requirements(setup.ROOT / "requirements.txt")
-    colab = setup.requirements(setup.ROOT / "requirements-colab.txt")
-    assert set(colab) == set(learner)  # its own pin for every package, nothing inherited
-    assert colab["tensorflow"].startswith("2.20.") and colab["keras"].startswith("3.13.")
-    assert colab["numpy"].startswith("2.1.")
-
-
-def test_requirements_follow_the_environment(monkeypatch):
-    monkeypatch.setenv("COURSE_REQUIREMENTS", "requirements-colab.txt")
-    assert setup.requirements_path() == setup.ROOT / "requirements-colab.txt"
-    assert setup.requirements()["tensorflow"].startswith("2.20.")
-    monkeypatch.delenv("COURSE_REQUIREMENTS")
-    assert setup.requirements()["tensorflow"].startswith("2.21.")
-
-
-def test_requirements_reject_loose_pins(tmp_path):
-    path = tmp_path / "requirements.txt"
-    path.write_text("numpy>=2\n")
-    with pytest.raises(ValueError, match="expected 'name==version'"):
-        setup.requirements(path)
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ROOT",
+        "DEFAULT_SEED",
+        "Profile",
+        "PROFILES",
+        "profile_name",
+        "get_profile",
+        "cache_dir",
+        "requirements_path",
+        "requirements",
+    ],
+)
+def test_settings_are_re_exported_from_config(name):
+    assert getattr(setup, name) is getattr(config, name)  # notebooks read setup.<name>
 
 
 def test_install_missing_installs_only_absent_packages(monkeypatch):

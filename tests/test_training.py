@@ -105,12 +105,21 @@ def test_strategy_on_one_gpu_computes_in_float16(monkeypatch):
         ({"schedule": "step"}, r"schedule must be 'constant' or 'cosine'"),
         ({"num_epochs": 0}, r"num_epochs must be a positive integer or None, got 0"),
         ({"batch_size": 2.5}, r"batch_size must be a positive integer or None, got 2.5"),
+        ({"loss": None}, r"got None \(loss=None is only for a models.VAE\)"),
     ],
 )
 def test_bad_arguments(splits, kwargs, message):
     train, val, _ = splits
     with pytest.raises(ValueError, match=message):
         training.fit(tiny_unet(), train, val, TINY, **{"name": "ok", **kwargs})
+
+
+def test_a_vae_trains_only_with_its_own_loss(splits):
+    train, val, _ = splits
+    vae = models.build_vae((16, 16, 1), latent_dim=2, filters=(4,))
+    pairs, val_pairs = (train[0], train[0]), (val[0], val[0])
+    with pytest.raises(ValueError, match=r"loss must be None for a models.VAE .* got 'bce_dice'"):
+        training.fit(vae, pairs, val_pairs, TINY, "tiny-vae")  # the default: a segmentation loss
 
 
 def test_deep_supervision_trains_every_head(cache, splits):

@@ -10,15 +10,9 @@ from utils import metrics, models, training
 from utils.setup import PROFILES
 
 
-def seed_parts():
-    namespace = {}
-    exec(models.SEED_VAE_SOURCE, namespace)  # the seed's listing, verbatim but for the import
-    return namespace["encoder"](), namespace["decoder"]()
-
-
 def test_defaults_rebuild_the_seeds_encoder_and_decoder_exactly():
     vae = models.build_vae()
-    seed_encoder, seed_decoder = seed_parts()
+    seed_encoder, seed_decoder = models.source_listing("vae")
     assert signature(vae.encoder) == signature(seed_encoder)
     assert signature(vae.decoder) == signature(seed_decoder)
     assert vae.encoder.count_params() == seed_encoder.count_params() == 4_268_832

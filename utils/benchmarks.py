@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable, Iterable
+
+from utils.timing import alternating_best_times, best_time, seconds_per_image
 
 Row = tuple[str, float, str]
 BENCHMARKS: dict[str, Callable[[], Iterable[Row]]] = {}
@@ -21,29 +22,6 @@ def benchmark(function: Callable[[], Iterable[Row]]) -> Callable[[], Iterable[Ro
     """Register `function` as a benchmark named after it."""
     BENCHMARKS[function.__name__] = function
     return function
-
-
-def best_time(function: Callable[[], object], repeats: int = 5) -> float:
-    """Best wall-clock time of `repeats` calls, in seconds (best of: least disturbed by noise)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def alternating_best_times(functions: dict[str, Callable[[], object]], repeats: int = 7):
-    """Best time of each function, calling them in turn so that machine noise hits all alike."""
-    for function in functions.values():
-        function()  # warm-up: first calls pay for allocation and tracing
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            start = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - start)
-    return {name: min(values) for name, values in times.items()}
 
 
 @benchmark
@@ -107,7 +85,7 @@ def unet_cpu_profile(tiny: bool = False) -> Iterable[Row]:
     import numpy as np
 
     from utils import metrics, models
-    from utils.setup import PROFILES
+    from utils.config import PROFILES
 
     profile = PROFILES["ci" if tiny else "cpu"]
     repeats = 1 if tiny else 3
@@ -144,8 +122,8 @@ def unetpp_vae_cpu(tiny: bool = False) -> Iterable[Row]:
     import keras
     import numpy as np
 
-    from utils import metrics, models, training
-    from utils.setup import PROFILES
+    from utils import metrics, models
+    from utils.config import PROFILES
 
     profile = PROFILES["ci" if tiny else "cpu"]
     repeats = 1 if tiny else 3
@@ -164,7 +142,7 @@ def unetpp_vae_cpu(tiny: bool = False) -> Iterable[Row]:
     ]
     for level in (1, 2, 3, 4):
         pruned = models.prune_unet_plus_plus(model, level)
-        per_image = training.seconds_per_image(pruned, images, repeats=repeats)
+        per_image = seconds_per_image(pruned, images, repeats=repeats)
         rows.append((f"UNet++ pruned to L{level}: inference per image", per_image * 1e3, "ms"))
     vae = models.build_vae(shape, filters=models.scaled_filters(models.VAE_FILTERS, profile.width))
     vae.compile(keras.optimizers.Adam(1e-3))

@@ -10,11 +10,12 @@ import json
 import sys
 from pathlib import Path
 
+from utils.config import ROOT
+
 #: The public GitHub repository ("owner/name") the badges and the Colab set-up fetch from.
 REPOSITORY = "first-principles-course/unet-unetpp-vae"
 BRANCH = "main"
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 
 #: The course map: notebook stem -> one line on what it teaches (order is the course order).

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 from scipy import interpolate, ndimage
 
-REGISTRY_PATH = Path(__file__).resolve().parent.parent / "data" / "registry.json"
+from utils.config import ROOT, cache_dir
+
+REGISTRY_PATH = ROOT / "data" / "registry.json"
 EMBEDDED = ("nuclei", "membranes")
 
 
@@ -56,6 +58,18 @@ def _shot_noise(rng, image: np.ndarray, photons: float, read_noise: float) -> np
     variance = mean, accurate at these photon counts), plus Gaussian read-out noise."""
     signal = np.clip(image, 0, None)
     return signal + np.sqrt(signal / photons + read_noise**2) * rng.standard_normal(image.shape)
+
+
+def _stack(make_one, num_images: int, image_size: int, seed: int, stream: int, target_dtype):
+    """Images and targets (N, H, W, 1) from `make_one(rng, size)`; image i draws from its own
+    generator seeded by (seed, i, stream), so it depends only on those, not on how many are made."""
+    _check_sizes(num_images, image_size)
+    images = np.empty((num_images, image_size, image_size, 1), np.float32)
+    targets = np.empty((num_images, image_size, image_size, 1), target_dtype)
+    for index in range(num_images):
+        rng = np.random.default_rng([seed, index, stream])
+        images[index, :, :, 0], targets[index, :, :, 0] = make_one(rng, image_size)
+    return images, targets
 
 
 # --- nuclei --------------------------------------------------------------------------------------
@@ -125,20 +139,24 @@ def _one_nuclei_image(rng, size: int):
 
 
 def make_nuclei(num_images: int, image_size: int = 128, seed: int = 0, return_labels: bool = False):
-    """Fluorescence-microscopy-like nuclei: (images, masks[, labels]), each (N, H, W, 1).
+    """Fluorescence-microscopy-like nuclei: (images, masks), each (N, H, W, 1).
 
     Many nuclei per image, touching and overlapping, varied in size, shape, brightness and
     texture, on an uneven background, blurred by the optics, with shot noise. Images are float32
-    in [0, 1]; masks are float32 {0, 1}; labels (optional) are int32 instance ids (0 = background).
+    in [0, 1]; masks are float32 {0, 1}. `return_labels=True` is `make_nuclei_with_labels`.
     """
-    _check_sizes(num_images, image_size)
-    images = np.empty((num_images, image_size, image_size, 1), np.float32)
-    labels = np.empty((num_images, image_size, image_size, 1), np.int32)
-    for index in range(num_images):
-        rng = np.random.default_rng([seed, index, 1])
-        images[index, :, :, 0], labels[index, :, :, 0] = _one_nuclei_image(rng, image_size)
+    if return_labels:
+        return make_nuclei_with_labels(num_images, image_size, seed)
+    images, masks, _ = make_nuclei_with_labels(num_images, image_size, seed)
+    return images, masks
+
+
+def make_nuclei_with_labels(num_images: int, image_size: int = 128, seed: int = 0):
+    """The images and masks of `make_nuclei`, and the instance labels behind the masks: (images,
+    masks, labels), each (N, H, W, 1); labels are int32 nucleus ids (0 = background)."""
+    images, labels = _stack(_one_nuclei_image, num_images, image_size, seed, 1, np.int32)
     masks = (labels > 0).astype(np.float32)
-    return (images, masks, labels) if return_labels else (images, masks)
+    return images, masks, labels
 
 
 # --- membranes -----------------------------------------------------------------------------------
@@ -182,13 +200,7 @@ def make_membranes(num_images: int, image_size: int = 128, seed: int = 0):
     Irregular cells, membranes of varying thickness and contrast, dark organelle-like clutter
     that is *not* membrane, blur and noise. Images float32 in [0, 1]; masks float32 {0, 1}.
     """
-    _check_sizes(num_images, image_size)
-    images = np.empty((num_images, image_size, image_size, 1), np.float32)
-    masks = np.empty((num_images, image_size, image_size, 1), np.float32)
-    for index in range(num_images):
-        rng = np.random.default_rng([seed, index, 2])
-        images[index, :, :, 0], masks[index, :, :, 0] = _one_membrane_image(rng, image_size)
-    return images, masks
+    return _stack(_one_membrane_image, num_images, image_size, seed, 2, np.float32)
 
 
 # --- splits and tf.data pipelines ----------------------------------------------------------------
@@ -336,8 +348,6 @@ def fetch(
             f"name must be one of {sorted(datasets)} (or an embedded set {EMBEDDED}), got {name!r}"
         )
     if cache is None:
-        from utils.setup import cache_dir
-
         cache = cache_dir("data", name)
     paths = {}
     for entry in datasets[name]["files"]:
@@ -369,8 +379,6 @@ def fetch(
 def is_cached(name: str, cache: Path | None = None, registry_path: Path = REGISTRY_PATH) -> bool:
     """Whether every file of real dataset `name` is in the cache with the right checksum."""
     if cache is None:
-        from utils.setup import cache_dir
-
         cache = cache_dir("data", name)
     files = registry(registry_path)[name]["files"]
     return all(
@@ -393,39 +401,53 @@ def _normalise(image: np.ndarray) -> np.ndarray:
     return np.clip((image - low) / (high - low + 1e-8), 0, 1).astype(np.float32)
 
 
+def _read_bbbc039(paths: dict[str, Path], image_size: int):
+    """BBBC039's fields and masks as lists of tiles (nuclei: the masks' red channel)."""
+    import imageio.v3 as iio
+
+    images, masks = [], []
+    with (
+        zipfile.ZipFile(paths["images.zip"]) as image_zip,
+        zipfile.ZipFile(paths["masks.zip"]) as mask_zip,
+    ):
+        mask_names = {Path(n).stem: n for n in mask_zip.namelist() if n.endswith(".png")}
+        for member in sorted(n for n in image_zip.namelist() if n.endswith(".tif")):
+            if Path(member).stem not in mask_names:
+                continue
+            image = _normalise(iio.imread(image_zip.read(member), extension=".tif"))
+            mask = iio.imread(mask_zip.read(mask_names[Path(member).stem]), extension=".png")
+            mask = (mask[..., 0] if mask.ndim == 3 else mask) > 0  # nuclei in the red channel
+            images += _tiles(image, image_size)
+            masks += _tiles(mask.astype(np.float32), image_size)
+    return images, masks
+
+
+def _read_isbi2012(paths: dict[str, Path], image_size: int):
+    """ISBI 2012's EM sections and membrane masks as lists of tiles."""
+    import h5py
+
+    images, masks = [], []
+    with h5py.File(paths["isbi.h5"], "r") as volume:
+        raw, labels = volume["raw"][:], volume["labels/membranes"][:]
+    for section, label in zip(raw, labels, strict=True):
+        values, counts = np.unique(label, return_counts=True)
+        membrane = label == values[counts.argmin()]  # membranes are the minority class
+        images += _tiles(_normalise(section), image_size)
+        masks += _tiles(membrane.astype(np.float32), image_size)
+    return images, masks
+
+
+#: How each real dataset's downloaded files become tiles: name -> reader(paths, image_size).
+REAL_READERS = {"bbbc039": _read_bbbc039, "isbi2012": _read_isbi2012}
+
+
 def load_real(
     name: str, image_size: int = 128, cache: Path | None = None, registry_path: Path = REGISTRY_PATH
 ):
     """A real dataset as (images, masks) arrays like the embedded ones: tiles of `image_size`,
     intensities scaled to [0, 1] per field (1st-99.8th percentile), masks {0, 1}."""
-    import imageio.v3 as iio
-
     paths = fetch(name, cache, registry_path)
-    images, masks = [], []
-    if name == "bbbc039":
-        with (
-            zipfile.ZipFile(paths["images.zip"]) as image_zip,
-            zipfile.ZipFile(paths["masks.zip"]) as mask_zip,
-        ):
-            mask_names = {Path(n).stem: n for n in mask_zip.namelist() if n.endswith(".png")}
-            for member in sorted(n for n in image_zip.namelist() if n.endswith(".tif")):
-                if Path(member).stem not in mask_names:
-                    continue
-                image = _normalise(iio.imread(image_zip.read(member), extension=".tif"))
-                mask = iio.imread(mask_zip.read(mask_names[Path(member).stem]), extension=".png")
-                mask = (mask[..., 0] if mask.ndim == 3 else mask) > 0  # nuclei in the red channel
-                images += _tiles(image, image_size)
-                masks += _tiles(mask.astype(np.float32), image_size)
-    elif name == "isbi2012":
-        import h5py
-
-        with h5py.File(paths["isbi.h5"], "r") as volume:
-            raw, labels = volume["raw"][:], volume["labels/membranes"][:]
-        for section, label in zip(raw, labels, strict=True):
-            values, counts = np.unique(label, return_counts=True)
-            membrane = label == values[counts.argmin()]  # membranes are the minority class
-            images += _tiles(_normalise(section), image_size)
-            masks += _tiles(membrane.astype(np.float32), image_size)
-    else:
+    if name not in REAL_READERS:
         raise ValueError(f"no loader for dataset {name!r}")
+    images, masks = REAL_READERS[name](paths, image_size)
     return np.stack(images)[..., None], np.stack(masks)[..., None].astype(np.float32)

@@ -1,8 +1,8 @@
 """The course's models, built from Keras layers: UNet (notebook 04), UNet++ (05) and the VAE (06).
 
 `build_unet()` with its defaults rebuilds the source document's listing exactly — same layers,
-same order, same parameter count (tests/test_models.py builds the source's code verbatim and
-compares).
+same order, same parameter count (`source_listing("unet")` runs the source's code verbatim;
+tests/test_models.py compares the two).
 """
 
 from __future__ import annotations
@@ -459,6 +459,22 @@ def build_vae(
     vae = VAE(encoder, decoder, beta=beta, variational=variational, seed=seed, name=name)
     vae.build((None, *input_shape))
     return vae
+
+
+def source_listing(name: str):
+    """What the source document's listing `name` builds, its code run verbatim (but for the
+    Keras 3 import): "unet" gives its UNet model, "vae" its (encoder, decoder) pair."""
+    listings = {
+        "unet": (SEED_UNET_SOURCE, ("unet",)),
+        "vae": (SEED_VAE_SOURCE, ("encoder", "decoder")),
+    }
+    if name not in listings:
+        raise ValueError(f"name must be one of {sorted(listings)}, got {name!r}")
+    source, functions = listings[name]
+    namespace = {}
+    exec(source, namespace)  # defines the listing's functions; calling them builds the models
+    built = tuple(namespace[function]() for function in functions)
+    return built if len(built) > 1 else built[0]
 
 
 # --- cost ---------------------------------------------------------------------------------------

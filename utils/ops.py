@@ -98,14 +98,23 @@ def _tap(array, m: int, n: int, out_hw, strides, dilation) -> np.ndarray:
     ]
 
 
-def _conv_setup(x, kernel, strides, padding, dilation_rate):
+def _image_and_kernel(x, kernel, shape: str, channel_axis: int, where: str = "", layout: str = ""):
+    """`x` as an (N, H, W, C) image and `kernel` as a 4-D array of `shape`, checked to agree on the
+    input channels (the kernel's axis `channel_axis`); `where` and `layout` refine the message."""
     x = _image(x)
-    kernel = _array4(kernel, "kernel", "(kernel_height, kernel_width, in_channels, out_channels)")
-    if kernel.shape[2] != x.shape[3]:
+    kernel = _array4(kernel, "kernel", shape)
+    if kernel.shape[channel_axis] != x.shape[3]:
         raise ValueError(
-            f"kernel expects {kernel.shape[2]} input channels (kernel shape {kernel.shape}) "
-            f"but x has {x.shape[3]} (x shape {x.shape})"
+            f"kernel expects {kernel.shape[channel_axis]} input channels{where} (kernel shape "
+            f"{kernel.shape}{layout}) but x has {x.shape[3]} (x shape {x.shape})"
         )
+    return x, kernel
+
+
+def _conv_setup(x, kernel, strides, padding, dilation_rate):
+    x, kernel = _image_and_kernel(
+        x, kernel, "(kernel_height, kernel_width, in_channels, out_channels)", 2
+    )
     strides, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
     if max(strides) > 1 and max(dilation) > 1:
         raise ValueError(
@@ -383,13 +392,14 @@ def conv2d_transpose(
     Every input pixel adds a copy of the kernel, scaled by its value, to the output at
     stride-spaced positions (scatter-add); 'same' then crops the border as TensorFlow does.
     """
-    x = _image(x)
-    kernel = _array4(kernel, "kernel", "(kernel_height, kernel_width, out_channels, in_channels)")
-    if kernel.shape[3] != x.shape[3]:
-        raise ValueError(
-            f"kernel expects {kernel.shape[3]} input channels in its last axis (kernel shape "
-            f"{kernel.shape} is (kh, kw, out, in)) but x has {x.shape[3]} (x shape {x.shape})"
-        )
+    x, kernel = _image_and_kernel(
+        x,
+        kernel,
+        "(kernel_height, kernel_width, out_channels, in_channels)",
+        3,
+        where=" in its last axis",
+        layout=" is (kh, kw, out, in)",
+    )
     strides, padding = _pair(strides, "strides"), _padding(padding)
     extra = (None, None)
     if output_padding is not None:

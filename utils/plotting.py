@@ -59,6 +59,19 @@ def show_arrays(arrays, titles, cmap: str = "Blues", size: float = 2.4):
     return fig
 
 
+def _image_grid(count: int, ncols: int, size: float, extra_width: float = 0.0):
+    """A figure of `count` square panels, `ncols` a row, axes hidden (empty cells stay blank)."""
+    import matplotlib.pyplot as plt
+
+    nrows = -(-count // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols + extra_width, size * nrows), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.axis("off")
+    return fig, axes
+
+
 def show_images(
     images,
     titles,
@@ -73,7 +86,6 @@ def show_images(
     "shared" puts every image on one range, from the lowest to the highest value of them all, and
     a pair (low, high) uses that range for every image — panels that are compared should share one.
     """
-    import matplotlib.pyplot as plt
     import numpy as np
 
     images = [np.asarray(image) for image in images]
@@ -90,11 +102,7 @@ def show_images(
         shared = (float(scale[0]), float(scale[1]))
     else:
         raise ValueError(f"scale must be 'own', 'shared' or a pair (low, high), got {scale!r}")
-    ncols = ncols or len(images)
-    nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
+    fig, axes = _image_grid(len(images), ncols or len(images), size)
     for ax, image, title in zip(axes.flat, images, titles, strict=False):
         low, high = shared or (float(image.min()), float(image.max()))
         if low == high:  # a constant image: mid-grey, not the colour map's bottom end
@@ -208,6 +216,38 @@ def confusion_legend(ax) -> None:
     )
 
 
+def show_predictions(image, truth, predictions: dict, threshold: float = 0.5, size: float = 2.6):
+    """One row: the image, its truth, and each model's prediction as a confusion overlay (TP
+    green, FP red, FN blue), every panel on one scale (0 to 1); returns the figure.
+
+    `predictions` maps a model's name (the panel's title) to its probability map for `image`;
+    pixels above `threshold` are predicted foreground. The colour legend sits under the first
+    prediction.
+    """
+    import numpy as np
+
+    if not predictions:
+        raise ValueError("predictions must map at least one model name to a probability map")
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+    shape = np.asarray(image).squeeze().shape
+    named = {"truth": truth}
+    named.update({f"predictions[{name!r}]": array for name, array in predictions.items()})
+    for what, array in named.items():
+        if np.asarray(array).squeeze().shape != shape:
+            raise ValueError(
+                f"{what} must have the image's shape {shape} (one channel), got {np.shape(array)}"
+            )
+    images, titles = [image, truth], ["image", "truth"]
+    for name, probabilities in predictions.items():
+        predicted = np.asarray(probabilities) > threshold
+        images.append(confusion_overlay(image, truth, predicted))
+        titles.append(name)
+    fig = show_images(images, titles, ncols=len(images), size=size, scale=(0, 1))
+    confusion_legend(fig.axes[2])
+    return fig
+
+
 def show_overlays(
     images,
     masks,
@@ -218,15 +258,10 @@ def show_overlays(
     fill: bool = False,
 ):
     """Images with their masks drawn on top: outlines (default) or a translucent fill."""
-    import matplotlib.pyplot as plt
     import numpy as np
 
     titles = titles or [""] * len(images)
-    ncols = ncols or len(images)
-    nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
+    fig, axes = _image_grid(len(images), ncols or len(images), size)
     for ax, image, mask, title in zip(axes.flat, images, masks, titles, strict=False):
         ax.imshow(np.asarray(image).squeeze(), cmap="gray", vmin=0, vmax=1)
         mask = np.asarray(mask).squeeze()
@@ -428,7 +463,6 @@ def show_kernels(kernel, titles=None, ncols: int = 8, size: float = 1.1, input_c
     sets of kernels (before and after training) on one scale, concatenate them along the last
     axis. Returns the figure.
     """
-    import matplotlib.pyplot as plt
     import numpy as np
 
     kernel = np.asarray(kernel, dtype=float)
@@ -446,13 +480,7 @@ def show_kernels(kernel, titles=None, ncols: int = 8, size: float = 1.1, input_c
         )
     span = float(np.abs(filters).max()) or 1.0
     count = filters.shape[-1]
-    ncols = min(ncols, count)
-    nrows = -(-count // ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(size * ncols + 0.8, size * nrows), squeeze=False
-    )
-    for ax in axes.flat:
-        ax.axis("off")
+    fig, axes = _image_grid(count, min(ncols, count), size, extra_width=0.8)  # room: colour bar
     for index, ax in zip(range(count), axes.flat, strict=False):
         image = ax.imshow(filters[:, :, index], cmap="RdBu_r", vmin=-span, vmax=span)
         ax.set_title(titles[index], fontsize=8)

@@ -2,52 +2,32 @@
 
 It fixes seeds and threads, quiets TensorFlow, picks the profile (`COURSE_PROFILE=ci|cpu|gpu`),
 and prints one line with versions, profile and device. On Colab it first installs what the
-course needs and Colab lacks, never touching Colab's own TensorFlow.
+course needs and Colab lacks, never touching Colab's own TensorFlow. The settings it reads live
+in `utils.config` and are re-exported here (`setup.PROFILES`, `setup.get_profile`, ...).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib.metadata
 import logging
 import os
 import platform
-import re
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SEED = 42
-
-
-@dataclasses.dataclass(frozen=True)
-class Profile:
-    """Sizes and budgets a notebook reads instead of hard-coding them."""
-
-    name: str
-    description: str
-    image_size: int  # side of the square images the models train on
-    num_train: int  # training images
-    num_val: int  # validation images
-    num_test: int  # test images
-    num_epochs: int  # training epochs per model
-    batch_size: int
-    width: float  # filters as a fraction of the source document's (64, 128, 256)
-
-    @property
-    def comparison_epochs(self) -> int:
-        """Epochs for models trained only to be compared with each other: half the budget, >= 1."""
-        return max(1, self.num_epochs // 2)
-
-
-PROFILES = {
-    "ci": Profile("ci", "tiny: proves every cell runs", 32, 16, 8, 8, 1, 8, 0.125),
-    "cpu": Profile("cpu", "a laptop CPU: real results in minutes", 64, 512, 64, 64, 10, 16, 0.25),
-    "gpu": Profile("gpu", "the source document's full sizes", 128, 2000, 200, 200, 40, 32, 1.0),
-}
+from utils.config import (  # noqa: F401  (re-exported: notebooks read them as setup.<name>)
+    DEFAULT_SEED,
+    PROFILES,
+    ROOT,
+    Profile,
+    cache_dir,
+    get_profile,
+    profile_name,
+    requirements,
+    requirements_path,
+)
 
 # Installed on Colab only when missing: what the notebooks import. Colab's own TensorFlow, Keras
 # and Jupyter are left alone, and the development tools (tests, lint) are not needed there.
@@ -64,56 +44,6 @@ COLAB_SKIP = {
     "nbval",
     "ruff",
 }
-
-
-def profile_name(value: str | None = None, gpu_available: bool = False) -> str:
-    """The profile to use: `value`, else $COURSE_PROFILE, else 'gpu' with a GPU, else 'cpu'."""
-    if value is None:
-        value = os.environ.get("COURSE_PROFILE", "")
-    value = value.strip().lower()
-    if not value:
-        return "gpu" if gpu_available else "cpu"
-    if value not in PROFILES:
-        valid = ", ".join(repr(name) for name in PROFILES)
-        raise ValueError(
-            f"COURSE_PROFILE must be one of {valid} (or unset to choose automatically), "
-            f"got {value!r}"
-        )
-    return value
-
-
-def get_profile(value: str | None = None, gpu_available: bool = False) -> Profile:
-    """The `Profile` named by `value` / $COURSE_PROFILE (see `profile_name`)."""
-    return PROFILES[profile_name(value, gpu_available)]
-
-
-def cache_dir(*parts: str) -> Path:
-    """A folder in the course cache ($COURSE_CACHE, default `.cache/` in the repository)."""
-    path = Path(os.environ.get("COURSE_CACHE", ROOT / ".cache")).joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def requirements_path() -> Path:
-    """This environment's pin file: $COURSE_REQUIREMENTS (e.g. `requirements-colab.txt`, for
-    the CI run with Colab's versions), else the learner's `requirements.txt`."""
-    return ROOT / os.environ.get("COURSE_REQUIREMENTS", "requirements.txt")
-
-
-def requirements(path: Path | None = None) -> dict[str, str]:
-    """The pinned requirements as {name: version}, names lower-case (default: this
-    environment's pin file, see `requirements_path`)."""
-    path = requirements_path() if path is None else path
-    pins = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.\-]+)", line)
-        if not match:
-            raise ValueError(f"{path.name}: expected 'name==version', got {line!r}")
-        pins[match[1].lower()] = match[2]
-    return pins
 
 
 def install_missing(skip: set[str] = COLAB_SKIP) -> list[str]:
@@ -166,6 +96,7 @@ def _set_threads(tf, num_threads: int) -> None:
 
 
 def _device(tf) -> tuple[str, bool]:
+    """The device TensorFlow computes on, in words, and whether it is a GPU."""
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
         threads = tf.config.threading.get_intra_op_parallelism_threads()

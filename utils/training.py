@@ -4,6 +4,7 @@ epoch, the best checkpoint cached (safe `.keras` format) and reused on rerun, ev
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import numbers
@@ -13,8 +14,9 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from utils import data, metrics
-from utils.setup import cache_dir
+from utils import data, metrics, models
+from utils.config import cache_dir
+from utils.timing import seconds_per_image  # noqa: F401  (notebooks use training.seconds_per_image)
 
 LOSSES = {
     "bce_dice": metrics.bce_dice_loss,
@@ -64,10 +66,24 @@ class EpochLine(keras.callbacks.Callback):
 
 
 def _fingerprint(*arrays) -> str:
+    """12 hex digits of the SHA-256 of the arrays' bytes: the data's part of the cache key."""
     digest = hashlib.sha256()
     for array in arrays:
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()[:12]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    """How one run of `fit` trains, the profile's defaults filled in: all of it is in the key."""
+
+    loss: str | None
+    learning_rate: float
+    schedule: str
+    num_epochs: int
+    batch_size: int
+    augment: bool
+    seed: int
 
 
 def fit(
@@ -88,71 +104,118 @@ def fit(
 ) -> dict:
     """Train `model` on (images, masks) pairs; return the history as {metric: [per epoch]}.
 
-    `loss=None` is for models that compute their own loss in `train_step` (the VAE: pass
-    (images, images) pairs; only the first is used). `num_epochs` and `batch_size` default to the
-    profile's.
+    Segmentation models (UNet, UNet++) learn with `loss`, one of `LOSSES` (each head of a deeply
+    supervised UNet++ with the same loss), and report the IoU. A `models.VAE` is the one model
+    trained differently: it computes its own loss (the negative ELBO) in its `train_step`, so it
+    must get `loss=None` and (images, images) pairs, of which only the images are used; any
+    other model with `loss=None`, or a VAE with a loss, is a ValueError. `num_epochs` and
+    `batch_size` default to the profile's.
 
     The best weights (lowest validation loss) are kept. The checkpoint is cached under a key made
     from the model's architecture, the training settings and the data itself, so rerunning a
     notebook reuses it instead of training again (`use_cache=False` forces training).
     """
+    _check_arguments(model, name, loss, schedule, num_epochs, batch_size)
+    settings = _Settings(
+        loss,
+        learning_rate,
+        schedule,
+        int(num_epochs or profile.num_epochs),
+        int(batch_size or profile.batch_size),
+        augment,
+        seed,
+    )
+    checkpoint = cache_dir("models") / f"{name}-{_cache_key(model, train, val, settings)}.keras"
+    _compile(model, settings, num_train=len(train[0]))
+    if use_cache and checkpoint.exists() and checkpoint.with_suffix(".json").exists():
+        return _reuse(model, checkpoint, name, verbose)
+    keras.utils.set_random_seed(seed)  # the same shuffles, augmentations and dropout every run
+    train_data, val_data = _datasets(model, train, val, settings)
+    return _train(model, train_data, val_data, settings.num_epochs, checkpoint, verbose)
+
+
+def _check_arguments(model, name, loss, schedule, num_epochs, batch_size) -> None:
+    """A clear ValueError for each bad argument of `fit`, before anything is built or trained."""
     if not name or not all(c.isalnum() or c in "-_." for c in name):
         raise ValueError(f"name must be letters, digits, '-', '_' or '.', got {name!r}")
-    if loss is not None and loss not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    if isinstance(model, models.VAE):
+        if loss is not None:
+            raise ValueError(
+                f"loss must be None for a models.VAE (its train_step computes the negative ELBO), "
+                f"got {loss!r}"
+            )
+    elif loss not in LOSSES:
+        only_vae = " (loss=None is only for a models.VAE)" if loss is None else ""
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}{only_vae}")
     if schedule not in ("constant", "cosine"):
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
     for argument, value in (("num_epochs", num_epochs), ("batch_size", batch_size)):
         if value is not None and (not isinstance(value, numbers.Integral) or value < 1):
             raise ValueError(f"{argument} must be a positive integer or None, got {value!r}")
-    num_epochs = int(num_epochs or profile.num_epochs)
-    batch_size = int(batch_size or profile.batch_size)
-    settings = json.dumps(
+
+
+def _cache_key(model: keras.Model, train, val, settings: _Settings) -> str:
+    """`<settings>-<data>`: 12 hex digits of the hash of the model's description, the settings
+    and Keras's version, then 12 of the training and validation arrays. The list's order and
+    contents are the key of every model already cached: changing them retrains them all."""
+    description = json.dumps(
         [
             model.to_json(),
-            loss,
-            learning_rate,
-            schedule,
-            num_epochs,
-            augment,
-            seed,
-            batch_size,
+            settings.loss,
+            settings.learning_rate,
+            settings.schedule,
+            settings.num_epochs,
+            settings.augment,
+            settings.seed,
+            settings.batch_size,
             keras.__version__,
         ]
     )
-    key = hashlib.sha256(settings.encode()).hexdigest()[:12] + "-" + _fingerprint(*train, *val)
-    checkpoint = cache_dir("models") / f"{name}-{key}.keras"
-    history_path = checkpoint.with_suffix(".json")
-    steps = num_epochs * -(-len(train[0]) // batch_size)
-    if schedule == "cosine":  # large steps first, small ones to settle at the end
+    return hashlib.sha256(description.encode()).hexdigest()[:12] + "-" + _fingerprint(*train, *val)
+
+
+def _compile(model: keras.Model, settings: _Settings, num_train: int) -> None:
+    """Adam with the learning-rate schedule; the loss per output and the IoU (a VAE: neither)."""
+    learning_rate = settings.learning_rate
+    if settings.schedule == "cosine":  # large steps first, small ones to settle at the end
+        steps = settings.num_epochs * -(-num_train // settings.batch_size)
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    optimizer = keras.optimizers.Adam(learning_rate)
+    if isinstance(model, models.VAE):  # its train_step and test_step compute and track the loss
+        model.compile(optimizer)
+        return
     num_outputs = _num_outputs(model)  # a deep-supervised UNet++: several, one loss each
-    if loss is None:
-        model.compile(keras.optimizers.Adam(learning_rate))
-    else:
+    if num_outputs > 1:
         model.compile(
-            keras.optimizers.Adam(learning_rate),
-            [LOSSES[loss]] * num_outputs if num_outputs > 1 else LOSSES[loss],
-            metrics=[[_iou()] for _ in range(num_outputs)] if num_outputs > 1 else [_iou()],
+            optimizer,
+            [LOSSES[settings.loss]] * num_outputs,
+            metrics=[[_iou()] for _ in range(num_outputs)],
         )
-    if use_cache and checkpoint.exists() and history_path.exists():
-        model.set_weights(keras.models.load_model(checkpoint, compile=False).get_weights())
-        history = json.loads(history_path.read_text())
-        if verbose:
-            print(f"{name}: reusing the weights cached in {checkpoint.name}; its training was:")
-            print("\n".join(history.get("log", [])))
-        return history
-    keras.utils.set_random_seed(seed)
-    train_data = data.make_dataset(*train, batch_size, augment=augment, shuffle=True, seed=seed)
-    val_data = data.make_dataset(*val, batch_size)
+    else:
+        model.compile(optimizer, LOSSES[settings.loss], metrics=[_iou()])
+
+
+def _datasets(model: keras.Model, train, val, settings: _Settings):
+    """The tf.data pipelines: training batches shuffled and augmented (reproducibly, from
+    `settings.seed`), validation batches as they are; for several outputs, the mask once each."""
+    train_data = data.make_dataset(
+        *train, settings.batch_size, augment=settings.augment, shuffle=True, seed=settings.seed
+    )
+    val_data = data.make_dataset(*val, settings.batch_size)
+    num_outputs = _num_outputs(model)
     if num_outputs > 1:  # every head learns the same mask
         train_data, val_data = (
             dataset.map(lambda image, mask: (image, (mask,) * num_outputs))
             for dataset in (train_data, val_data)
         )
+    return train_data, val_data
+
+
+def _train(model, train_data, val_data, num_epochs: int, checkpoint, verbose: bool) -> dict:
+    """The training loop: Keras's `fit` with one line per epoch and the best epoch checkpointed;
+    the model ends with the best weights, and the history is cached beside them."""
     log = EpochLine(num_epochs, verbose)
     best = keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True)
-    callbacks = [best, log]
     start = time.perf_counter()
     history = model.fit(
         train_data,
@@ -160,14 +223,29 @@ def fit(
         epochs=num_epochs,
         verbose=0,
         shuffle=False,  # the dataset shuffles itself, reproducibly
-        callbacks=callbacks,
+        callbacks=[best, log],
     ).history
     history = {key: [float(v) for v in values] for key, values in history.items()}
     history["seconds"] = time.perf_counter() - start
     history["log"] = log.lines
-    model.set_weights(keras.models.load_model(checkpoint, compile=False).get_weights())
-    history_path.write_text(json.dumps(history))
+    _load_weights(model, checkpoint)
+    checkpoint.with_suffix(".json").write_text(json.dumps(history))
     return history
+
+
+def _reuse(model: keras.Model, checkpoint, name: str, verbose: bool) -> dict:
+    """Load the cached best weights into `model`; return (and show) the cached history."""
+    _load_weights(model, checkpoint)
+    history = json.loads(checkpoint.with_suffix(".json").read_text())
+    if verbose:
+        print(f"{name}: reusing the weights cached in {checkpoint.name}; its training was:")
+        print("\n".join(history.get("log", [])))
+    return history
+
+
+def _load_weights(model: keras.Model, checkpoint) -> None:
+    """Copy the weights of a saved checkpoint into `model` (its compiled state stays)."""
+    model.set_weights(keras.models.load_model(checkpoint, compile=False).get_weights())
 
 
 def _num_outputs(model: keras.Model) -> int:
@@ -176,6 +254,7 @@ def _num_outputs(model: keras.Model) -> int:
 
 
 def _iou():
+    """The IoU of the foreground (class 1), as Keras tracks it during training."""
     return keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")
 
 
@@ -200,16 +279,3 @@ def evaluate(model: keras.Model, images, masks, threshold: float = 0.5) -> dict[
         "iou": metrics.iou(masks, probabilities, threshold),
         "hd95": metrics.hd95(masks, probabilities, threshold),
     }
-
-
-def seconds_per_image(model: keras.Model, images, repeats: int = 5) -> float:
-    """Inference time per image: the fastest of `repeats` forward passes over `images` as one
-    batch (eager call, no `predict` overhead), after one warm-up pass."""
-    images = keras.ops.convert_to_tensor(np.asarray(images, np.float32))
-    keras.tree.map_structure(np.asarray, model(images, training=False))  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        keras.tree.map_structure(np.asarray, model(images, training=False))
-        times.append(time.perf_counter() - start)
-    return min(times) / len(images)

@@ -1,0 +1,172 @@
+"""Tests of utils/experiments.py: recipes by name, the seed runner, and the verdict rule."""
+
+import dataclasses
+import re
+
+import pytest
+
+from utils import experiments, setup
+from utils.experiments import SeedRuns
+
+# Tiny enough to train in seconds; 16 px is the smallest side the paper's 4 poolings accept.
+TINY = dataclasses.replace(
+    setup.PROFILES["ci"], image_size=16, num_train=8, num_val=4, num_test=4, num_epochs=2
+)
+
+
+@pytest.fixture
+def cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    return tmp_path
+
+
+def runs(name, values, metric="dice"):
+    """Made-up per-seed results of one metric."""
+    return SeedRuns(name, list(range(len(values))), [{metric: v} for v in values])
+
+
+def test_unknown_recipe_is_a_value_error():
+    with pytest.raises(ValueError, match=r"name must be one of \[.*'membranes-unet'"):
+        experiments.recipe("membranes-resnet")
+
+
+def test_show_prints_the_calls_a_recipe_makes():
+    assert experiments.show("membranes-unet", setup.PROFILES["cpu"], seed=2) == (
+        'train, val, test = data.load_embedded("membranes", PROFILE)\n'
+        "model = training.build(\n"
+        "    models.build_unet,\n"
+        "    (64, 64, 1),\n"
+        "    filters=(8, 16, 32, 64, 128),\n"
+        '    upsampling="transpose",\n'
+        "    seed=2,\n"
+        ")\n"
+        "history = training.fit(\n"
+        "    model,\n"
+        "    train,\n"
+        "    val,\n"
+        "    PROFILE,\n"
+        '    "membranes-unet-seed2",\n'
+        '    loss="paper",\n'
+        "    num_epochs=5,\n"
+        "    seed=2,\n"
+        ")"
+    )
+    vae = experiments.show("vae-nuclei", setup.PROFILES["cpu"])
+    assert "(train[0], train[0]),\n    (val[0], val[0])," in vae and "loss=None" in vae
+
+
+def test_every_recipe_builds_under_the_profiles():
+    for name, recipe in experiments.RECIPES.items():
+        for profile in setup.PROFILES.values():
+            build_args, fit_args = recipe.arguments(profile)
+            assert "filters" in build_args, name
+            assert set(fit_args) <= {
+                "loss",
+                "num_epochs",
+                "batch_size",
+                "learning_rate",
+                "schedule",
+                "verbose",
+            }
+
+
+def test_wide_unet_matches_unet_plus_plus_parameters():
+    from utils import models
+
+    profile = setup.PROFILES["cpu"]
+    shape = (64, 64, 1)
+    wide = models.build_unet(shape, experiments.wide_unet_filters(profile), upsampling="transpose")
+    paper = experiments.recipe("membranes-unetpp-no-ds").arguments(profile)[0]
+    target = models.build_unet_plus_plus(shape, **paper).count_params()
+    assert abs(wide.count_params() - target) / target < 0.05
+
+
+def test_train_caches_each_seed_under_its_own_name(cache):
+    model, history = experiments.train("membranes-unet", TINY, seed=1)
+    assert len(history["loss"]) == TINY.comparison_epochs and model.count_params() > 0
+    names = sorted(path.name for path in (cache / "models").glob("*.keras"))
+    assert len(names) == 1 and names[0].startswith("membranes-unet-seed1-")
+    _, cached = experiments.train("membranes-unet", TINY, seed=1)
+    assert cached == history  # loaded from the cache, not trained again
+
+
+def test_run_seeds_returns_a_table_per_seed(cache):
+    result = experiments.run_seeds("membranes-unet", TINY, seeds=[0, 1])
+    assert result.seeds == [0, 1] and len(result.histories) == 2
+    assert set(result.scores[0]) == {"dice", "iou", "hd95"}
+    table = result.table()
+    assert table.splitlines()[0] == "membranes-unet" and "mean" in table and "sd" in table
+    with pytest.raises(ValueError, match="is an autoencoder"):
+        experiments.run_seeds("vae-nuclei", TINY)
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        experiments.run_seeds("membranes-unet", TINY, seeds=[-1])
+
+
+def test_clear_win_is_a_verdict_without_numbers():
+    result = experiments.verdict(
+        runs("UNet++", [0.80, 0.82, 0.81]), runs("UNet", [0.60, 0.62, 0.61])
+    )
+    assert result.outcome == "above"
+    assert result.line == "Verdict: UNet++ above UNet on Dice (every seed)"
+    assert not re.search(r"\d", result.line)  # categorical: the numbers go on the next line
+    assert "0.810 ± 0.010" in result.details and str(result).startswith(result.line + "\n")
+
+
+def test_clear_loss_names_the_better_one_first():
+    result = experiments.verdict(
+        runs("UNet", [0.60, 0.62, 0.61]), runs("UNet++", [0.80, 0.82, 0.81])
+    )
+    assert result.outcome == "below"
+    assert result.line == "Verdict: UNet++ above UNet on Dice (every seed)"
+
+
+def test_overlapping_spreads_are_inconclusive():
+    result = experiments.verdict(runs("a", [0.70, 0.75, 0.62]), runs("b", [0.66, 0.71, 0.68]))
+    assert result.outcome == "inconclusive"
+    assert result.line == "Verdict: inconclusive — a vs b on Dice"
+
+
+def test_one_seed_is_never_a_verdict():
+    assert experiments.verdict(runs("a", [0.9]), runs("b", [0.1])).outcome == "inconclusive"
+
+
+def test_seeds_that_disagree_are_inconclusive():
+    # a large mean gap, but one seed ranks them the other way
+    result = experiments.verdict(runs("a", [0.9, 0.9, 0.1]), runs("b", [0.1, 0.1, 0.2]))
+    assert result.outcome == "inconclusive"
+
+
+def test_a_gap_near_the_rules_boundary_is_inconclusive():
+    # b has no spread, a's sd is 0.1: pooled sd = 0.1 / sqrt(2); threshold = 2 x that
+    pooled = 0.1 / 2**0.5
+    threshold = experiments.MARGIN * pooled
+    a_base = [-0.1, 0.0, 0.1]  # sd exactly 0.1
+    for factor, expected in ((1.05, "inconclusive"), (1.15, "inconclusive"), (1.5, "above")):
+        gap = factor * threshold
+        a = runs("a", [0.5 + gap + v for v in a_base])
+        b = runs("b", [0.5, 0.5, 0.5])
+        assert experiments.verdict(a, b).outcome == expected, factor
+
+
+def test_lower_is_better_for_hd95():
+    result = experiments.verdict(
+        runs("UNet++", [3.0, 3.1, 3.2], "hd95"), runs("UNet", [6.0, 6.1, 6.2], "hd95"), "hd95"
+    )
+    assert result.outcome == "above"
+    assert result.line == "Verdict: UNet++ below UNet on HD95 (every seed)"
+
+
+def test_verdict_needs_the_same_seeds_and_a_known_metric():
+    with pytest.raises(ValueError, match="must use the same seeds"):
+        experiments.verdict(runs("a", [0.1, 0.2]), runs("b", [0.1, 0.2, 0.3]))
+    with pytest.raises(ValueError, match=r"metric must be one of \['dice'\]"):
+        experiments.verdict(runs("a", [0.1, 0.2]), runs("b", [0.1, 0.2]), "iou")
+
+
+def test_labels_rename_the_two_in_the_verdict():
+    result = experiments.verdict(
+        runs("membranes-unetpp-no-ds", [0.8, 0.81, 0.82]),
+        runs("membranes-unet", [0.6, 0.61, 0.62]),
+        labels=("UNet++", "UNet"),
+    )
+    assert result.line == "Verdict: UNet++ above UNet on Dice (every seed)"
