@@ -41,14 +41,23 @@ def test_profiles_grow_from_ci_to_gpu():
     assert gpu.image_size == 128 and gpu.width == 1.0  # the seed's sizes
 
 
-def test_comparison_epochs_halve_the_budget_but_never_reach_zero():
-    assert [config.PROFILES[name].comparison_epochs for name in ("ci", "cpu", "gpu")] == [1, 5, 20]
+def test_comparison_setting_is_smaller_and_trains_its_own_epochs():
+    for profile in config.PROFILES.values():
+        setting = profile.comparison()
+        assert setting.image_size == profile.comparison_size <= profile.image_size
+        assert setting.num_epochs == profile.comparison_epochs >= 1
+        assert setting.image_size % 16 == 0  # the paper's 4 poolings
+        assert (setting.name, setting.num_train, setting.num_seeds) == (
+            profile.name,
+            profile.num_train,
+            profile.num_seeds,
+        )
 
 
 def test_comparisons_run_more_seeds_on_bigger_machines():
     assert [config.PROFILES[name].num_seeds for name in ("ci", "cpu", "gpu")] == [2, 3, 5]
-    last_field = dataclasses.fields(config.Profile)[-1]
-    assert last_field.name == "num_seeds"  # last: positional tables of the other fields still read
+    names = [field.name for field in dataclasses.fields(config.Profile)]
+    assert names[-3:] == ["num_seeds", "comparison_size", "comparison_epochs"]
 
 
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):

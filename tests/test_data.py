@@ -257,3 +257,16 @@ def test_offline_gives_a_clear_error_and_nothing_is_left(tmp_path):
 def test_unknown_real_dataset_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match=r"name must be one of \['bbbc039', 'isbi2012'\]"):
         data.fetch("mnist", tmp_path)
+
+
+def test_cores_keep_only_pixels_deep_inside_an_object():
+    mask = np.zeros((1, 9, 9, 1), np.float32)
+    mask[0, 2:7, 2:7, 0] = 1  # a 5x5 square: only its centre is 2 px (or more) from the outside
+    core = data.cores(mask, depth=2)
+    assert core.dtype == np.float32 and core.shape == mask.shape
+    assert core.sum() == 9 and core[0, 3:6, 3:6, 0].all()  # distances >= 2: the inner 3x3
+    assert data.cores(mask, depth=3).sum() == 1  # only the centre is 3 px inside
+    with pytest.raises(ValueError, match=r"masks must be \(N, H, W, 1\)"):
+        data.cores(mask[0])
+    with pytest.raises(ValueError, match="depth must be > 0"):
+        data.cores(mask, depth=0)

@@ -40,19 +40,32 @@ def test_show_prints_the_calls_a_recipe_makes():
         '    upsampling="transpose",\n'
         "    seed=2,\n"
         ")\n"
-        "history = training.fit(\n"
-        "    model,\n"
-        "    train,\n"
-        "    val,\n"
-        "    PROFILE,\n"
-        '    "membranes-unet-seed2",\n'
-        '    loss="paper",\n'
-        "    num_epochs=5,\n"
-        "    seed=2,\n"
-        ")"
+        'history = training.fit(model, train, val, PROFILE, "membranes-unet-seed2", loss="paper", '
+        "seed=2)"
     )
     vae = experiments.show("vae-nuclei", setup.PROFILES["cpu"])
     assert "(train[0], train[0]),\n    (val[0], val[0])," in vae and "loss=None" in vae
+
+
+def test_comparison_recipes_show_their_smaller_setting():
+    text = experiments.show("small-unetpp", setup.PROFILES["cpu"])
+    lines = text.splitlines()
+    assert lines[0].startswith("COMPARISON = PROFILE.comparison()")
+    assert lines[1] == 'train, val, test = data.load_embedded("membranes", COMPARISON)'
+    assert "(32, 32, 1)" in text and "COMPARISON" in lines[-1]
+    rare = experiments.show("rare-dice", setup.PROFILES["cpu"])
+    assert "data.cores(masks)" in rare and 'loss="dice", num_epochs=3' in rare
+
+
+def test_recipe_trains_in_its_setting():
+    cpu = setup.PROFILES["cpu"]
+    assert experiments.recipe("small-unet").setting(cpu).image_size == cpu.comparison_size
+    assert experiments.recipe("membranes-unet").setting(cpu) is cpu
+    depths = [
+        len(experiments.recipe(f"small-unet-depth{d}").arguments(cpu)[0]["filters"]) - 1
+        for d in (1, 2, 3)
+    ]
+    assert depths == [1, 2, 3]
 
 
 def test_every_recipe_builds_under_the_profiles():
@@ -73,33 +86,42 @@ def test_every_recipe_builds_under_the_profiles():
 def test_wide_unet_matches_unet_plus_plus_parameters():
     from utils import models
 
-    profile = setup.PROFILES["cpu"]
-    shape = (64, 64, 1)
+    profile = setup.PROFILES["cpu"].comparison()
+    shape = (32, 32, 1)
     wide = models.build_unet(shape, experiments.wide_unet_filters(profile), upsampling="transpose")
-    paper = experiments.recipe("membranes-unetpp-no-ds").arguments(profile)[0]
+    paper = experiments.recipe("small-unetpp").arguments(profile)[0]
     target = models.build_unet_plus_plus(shape, **paper).count_params()
     assert abs(wide.count_params() - target) / target < 0.05
 
 
 def test_train_caches_each_seed_under_its_own_name(cache):
-    model, history = experiments.train("membranes-unet", TINY, seed=1)
+    model, history = experiments.train("small-unet", TINY, seed=1)
     assert len(history["loss"]) == TINY.comparison_epochs and model.count_params() > 0
     names = sorted(path.name for path in (cache / "models").glob("*.keras"))
-    assert len(names) == 1 and names[0].startswith("membranes-unet-seed1-")
-    _, cached = experiments.train("membranes-unet", TINY, seed=1)
+    assert len(names) == 1 and names[0].startswith("small-unet-seed1-")
+    _, cached = experiments.train("small-unet", TINY, seed=1)
     assert cached == history  # loaded from the cache, not trained again
 
 
 def test_run_seeds_returns_a_table_per_seed(cache):
-    result = experiments.run_seeds("membranes-unet", TINY, seeds=[0, 1])
+    result = experiments.run_seeds("small-unet", TINY, seeds=[0, 1])
     assert result.seeds == [0, 1] and len(result.histories) == 2
-    assert set(result.scores[0]) == {"dice", "iou", "hd95"}
+    assert set(result.scores[0]) == {"dice", "iou", "hd95", "boundary_f", "v_rand"}
     table = result.table()
-    assert table.splitlines()[0] == "membranes-unet" and "mean" in table and "sd" in table
+    assert table.splitlines()[0] == "small-unet" and "mean" in table and "sd" in table
+    rare = experiments.run_seeds("rare-dice", TINY, seeds=[0])
+    assert set(rare.scores[0]) == {"dice", "iou", "hd95"}  # nuclei cores: no membrane scores
     with pytest.raises(ValueError, match="is an autoencoder"):
         experiments.run_seeds("vae-nuclei", TINY)
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
-        experiments.run_seeds("membranes-unet", TINY, seeds=[-1])
+        experiments.run_seeds("small-unet", TINY, seeds=[-1])
+
+
+def test_run_seeds_scores_a_pruned_head(cache):
+    result = experiments.run_seeds("small-unetpp-ds", TINY, seeds=[0], head=2)
+    assert result.name == "small-unetpp-ds L2" and 0 <= result.scores[0]["dice"] <= 1
+    with pytest.raises(ValueError, match="head=2 needs a deep-supervised model"):
+        experiments.run_seeds("small-unet", TINY, seeds=[0], head=2)
 
 
 def test_clear_win_is_a_verdict_without_numbers():
@@ -170,3 +192,11 @@ def test_labels_rename_the_two_in_the_verdict():
         labels=("UNet++", "UNet"),
     )
     assert result.line == "Verdict: UNet++ above UNet on Dice (every seed)"
+
+
+def test_last_change_measures_how_far_the_curve_still_moves():
+    histories = [{"val_iou": [0.1, 0.5, 0.60, 0.61, 0.60]}, {"val_iou": [0.2, 0.4, 0.5, 0.55, 0.6]}]
+    result = SeedRuns("x", [0, 1], [{"dice": 0.5}] * 2, histories)
+    assert result.last_change("val_iou", last=3) == pytest.approx([0.01, 0.1])
+    with pytest.raises(ValueError, match=r"key must be one of \['val_iou'\]"):
+        result.last_change("val_loss")

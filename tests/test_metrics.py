@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from scipy import ndimage
 from scipy.spatial.distance import directed_hausdorff
 
 from utils import metrics
@@ -209,3 +210,330 @@ def test_threshold_baseline_picks_the_training_threshold_and_scores_the_test_set
     assert dark_dice < 0.5
     shifted = np.where(masks > 0, 0.35, 0.3).astype(np.float32)  # test set dimmer than training
     assert metrics.threshold_baseline((images, masks), (shifted, masks))[1] < 1.0
+
+
+# --- membranes: V_rand and the boundary F-score --------------------------------------------------
+
+
+def membrane_cases(side: int = 64, spacing: int = 32) -> dict[str, np.ndarray]:
+    """Notebook 03's membranes: 1-px membranes every `spacing` px (2 x 2 cells by default), the
+    same shifted one pixel to the right, with a one-pixel gap, and with an extra membrane."""
+    truth = np.zeros((side, side))
+    truth[spacing::spacing, :] = truth[:, spacing::spacing] = 1
+    gap, extra = truth.copy(), truth.copy()
+    gap[spacing // 2, spacing] = 0  # joins the two top-left cells
+    extra[spacing // 2, :spacing] = 1  # cuts the top-left cell in two
+    return {"truth": truth, "shifted": np.roll(truth, 1, axis=1), "gap": gap, "extra": extra}
+
+
+def thinned_by_brute_force(prediction):
+    """Border thinning pixel by pixel: each membrane pixel takes the label of the cell whose
+    pixels come nearest (squared distances to every cell pixel); 0 when two cells tie, or when
+    there is no cell at all."""
+    labels, _ = metrics.cells(prediction)
+    thinned = labels.copy()
+    cell_pixels, cell_labels = np.argwhere(labels > 0), labels[labels > 0]
+    if len(cell_pixels) == 0:
+        return thinned
+    for row, column in np.argwhere(labels == 0):
+        squared = ((cell_pixels - [row, column]) ** 2).sum(axis=1)
+        nearest = np.unique(cell_labels[squared == squared.min()])
+        thinned[row, column] = nearest[0] if len(nearest) == 1 else 0
+    return thinned
+
+
+def pair_counts(truth, prediction, include_self: bool = True):
+    """Brute force over every ordered pair of pixels inside a true cell: pairs in one cell of the
+    truth, of the thinned prediction (its remaining membrane pixels each alone), and of both."""
+    true_cells, _ = metrics.cells(truth)
+    predicted_cells = thinned_by_brute_force(prediction)
+    inside = np.flatnonzero(true_cells.ravel() > 0)
+    t, p = true_cells.ravel()[inside], predicted_cells.ravel()[inside]
+    p = np.where(p > 0, p, -1 - np.arange(len(p)))  # a membrane pixel: a label of its own
+    same_true, same_predicted = t[:, None] == t[None, :], p[:, None] == p[None, :]
+    if not include_self:
+        np.fill_diagonal(same_true, False)
+        np.fill_diagonal(same_predicted, False)
+    return (same_true & same_predicted).sum(), same_true.sum(), same_predicted.sum()
+
+
+def test_cells_are_the_4_connected_regions_between_membranes():
+    cases = membrane_cases()
+    assert [metrics.cells(cases[name])[1] for name in cases] == [4, 4, 3, 5]
+    diagonal = np.eye(5)  # a diagonal line of 1-px membrane still separates 4-connected cells
+    assert metrics.cells(diagonal)[1] == 2
+    with pytest.raises(ValueError, match=r"membranes must be one 2-D mask \(H, W\)"):
+        metrics.cells(np.zeros((2, 5, 5)))
+
+
+def test_perfect_membranes_score_one():
+    for truth in (membrane_cases()["truth"], membrane_cases(64, 16)["truth"]):
+        assert metrics.v_rand(truth, truth) == 1.0
+        assert metrics.rand_split_merge(truth, truth) == (1.0, 1.0)
+        assert metrics.boundary_f1(truth, truth) == metrics.boundary_f1(truth, truth, 0) == 1.0
+
+
+def test_a_one_pixel_gap_costs_more_v_rand_than_a_one_pixel_shift():
+    cases = membrane_cases()
+    truth, shifted, gap = cases["truth"], cases["shifted"], cases["gap"]
+    v_shifted, v_gap = metrics.v_rand(truth, shifted), metrics.v_rand(truth, gap)
+    assert v_shifted == pytest.approx(0.984, abs=1e-3)
+    assert v_gap == pytest.approx(0.795, abs=1e-3)
+    assert v_gap <= v_shifted - 0.15  # the margin notebook 03 states
+    # Dice and HD95 rank them the other way: the gap is one pixel, the shift a whole membrane.
+    assert metrics.dice(truth, gap) > 0.99 and metrics.dice(truth, shifted) < 0.51
+    assert metrics.hd95(truth, gap) == 0.0 and metrics.hd95(truth, shifted) == 1.0
+    # The boundary F-score at 1 px tolerance sees neither: every boundary pixel has a partner.
+    assert metrics.boundary_f1(truth, shifted) == 1.0
+    assert metrics.boundary_f1(truth, gap) == 1.0
+
+
+def test_thinning_by_hand():
+    membranes = np.zeros((5, 9))
+    membranes[:, 3:6] = 1  # a 3-px membrane between two cells of 3 columns each
+    thinned, count = metrics.thinned_cells(membranes)
+    assert count == 2
+    # Its outer columns join the cell beside them; the middle column is equally near both.
+    assert (thinned[:, :4] == 1).all() and (thinned[:, 5:] == 2).all()
+    assert (thinned[:, 4] == 0).all()
+    membranes[:, 5] = 0  # 2 px wide: every pixel has one nearest cell, nothing is left
+    assert (metrics.thinned_cells(membranes)[0] > 0).all()
+    spur = np.zeros((5, 5))
+    spur[2, :3] = 1  # a membrane that ends inside a cell cuts nothing: it joins that cell
+    assert (metrics.thinned_cells(spur)[0] == 1).all()
+    everything = np.ones((4, 4))  # no cell to join: every pixel stays membrane
+    assert metrics.thinned_cells(everything)[1] == 0
+    assert (metrics.thinned_cells(everything)[0] == 0).all()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(masks)
+def test_thinned_cells_match_brute_force(prediction):
+    for p in prediction[..., 0]:
+        np.testing.assert_array_equal(metrics.thinned_cells(p)[0], thinned_by_brute_force(p))
+
+
+def test_thick_membranes_cost_nothing():
+    for spacing in (32, 16):
+        truth = membrane_cases(64, spacing)["truth"]
+        thick = ndimage.maximum_filter(truth, size=3)  # every membrane 3 px wide
+        # Exactly 1: the outer pixels of each thick membrane join the cell on their side; the
+        # middle ones are equally near two cells and stay membrane, but they are the truth's
+        # membrane, which is not scored.
+        assert metrics.v_rand(truth, thick) == 1.0
+        assert metrics.rand_split_merge(truth, thick) == (1.0, 1.0)
+        assert metrics.dice(truth, thick) < 0.55  # what Dice makes of the same prediction
+        # Thick and one pixel off costs what a 1-px membrane one pixel off costs: its middle line.
+        assert metrics.v_rand(truth, np.roll(thick, 1, axis=1)) == pytest.approx(
+            metrics.v_rand(truth, np.roll(truth, 1, axis=1))
+        )
+
+
+def test_an_empty_prediction_is_one_cell_and_scores_below_a_gap():
+    for spacing, empty_at_most in ((32, 0.41), (16, 0.12)):  # 4 cells, then 16
+        cases = membrane_cases(64, spacing)
+        truth, empty = cases["truth"], np.zeros((64, 64))
+        sizes = np.bincount(metrics.cells(truth)[0].ravel())[1:].astype(float)
+        split, merge = metrics.rand_split_merge(truth, empty)
+        assert split == 1.0
+        assert merge == pytest.approx(np.sum(sizes**2) / np.sum(sizes) ** 2)  # all pairs joined
+        assert metrics.v_rand(truth, empty) <= empty_at_most
+        assert metrics.v_rand(truth, empty) < metrics.v_rand(truth, cases["gap"]) - 0.35
+
+
+def test_an_all_membrane_prediction_keeps_every_pixel_a_singleton():
+    truth = membrane_cases()["truth"]
+    sizes = np.bincount(metrics.cells(truth)[0].ravel())[1:].astype(float)
+    num_pixels = np.sum(sizes)  # each pairs only with itself
+    split, merge = metrics.rand_split_merge(truth, np.ones((64, 64)))
+    assert merge == 1.0
+    assert split == pytest.approx(num_pixels / np.sum(sizes**2))
+    assert metrics.v_rand(truth, np.ones((64, 64))) == pytest.approx(
+        2 * num_pixels / (np.sum(sizes**2) + num_pixels)
+    )
+
+
+def test_a_shift_costs_the_same_either_way():
+    truth = membrane_cases(64, 16)["truth"][8:57, 8:57]  # 1-px membranes in the middle of 49 px
+    assert np.array_equal(truth, truth[:, ::-1])
+    right, left = np.roll(truth, 1, axis=1), np.roll(truth, -1, axis=1)
+    # Mirror images of each other: a tie between two cells may not be broken towards one side.
+    assert metrics.v_rand(truth, right) == pytest.approx(metrics.v_rand(truth, left))
+    assert metrics.v_rand(truth, right) < 0.99
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(masks, masks)
+def test_v_rand_does_not_depend_on_orientation(truth, prediction):
+    scores = metrics.v_rand(truth, prediction, reduction="none")
+    for turn in (
+        lambda x: x[:, ::-1],  # left-right
+        lambda x: x[:, :, ::-1],  # up-down
+        lambda x: np.swapaxes(x, 1, 2),  # transpose
+    ):
+        turned = metrics.v_rand(turn(truth), turn(prediction), reduction="none")
+        np.testing.assert_allclose(turned, scores)
+
+
+def test_a_gap_lowers_the_merge_score_by_the_pairs_it_joins():
+    cases = membrane_cases()
+    split, merge = metrics.rand_split_merge(cases["truth"], cases["gap"])
+    sizes = np.bincount(metrics.cells(cases["truth"])[0].ravel())[1:].astype(float)
+    assert sorted(sizes) == [31 * 31, 31 * 32, 31 * 32, 32 * 32]
+    joined = 2 * sizes[0] * sizes[1]  # ordered pairs of the two top cells, now one cell
+    assert split == 1.0
+    assert merge == pytest.approx(np.sum(sizes**2) / (np.sum(sizes**2) + joined))
+
+
+def test_a_shift_lowers_the_split_score_by_its_singletons():
+    cases = membrane_cases()
+    split, merge = metrics.rand_split_merge(cases["truth"], cases["shifted"])
+    # The moved membrane takes column 33 from each right-hand cell: 31 and 32 pixels called
+    # membrane (each a segment of its own), the rest of those cells still in one piece.
+    both = 32**4 + (31 * 32) ** 2 + (31 * 30) ** 2 + (32 * 30) ** 2 + 31 + 32
+    in_truth = 32**4 + 2 * (31 * 32) ** 2 + 31**4
+    assert merge == 1.0
+    assert split == pytest.approx(both / in_truth)
+
+
+def test_an_extra_membrane_lowers_the_split_score_only():
+    cases = membrane_cases()
+    split, merge = metrics.rand_split_merge(cases["truth"], cases["extra"])
+    assert merge == 1.0 and split < 0.9
+    assert metrics.v_rand(cases["truth"], cases["extra"]) == pytest.approx(2 * split / (1 + split))
+
+
+def test_swapping_truth_and_prediction_turns_a_merge_into_a_split():
+    cases = membrane_cases()
+    _, merge = metrics.rand_split_merge(cases["truth"], cases["gap"])
+    split_back, merge_back = metrics.rand_split_merge(cases["gap"], cases["truth"])
+    assert merge_back == 1.0
+    # Not exactly equal: the gap pixel is a true cell pixel only when the gap is the truth.
+    assert split_back == pytest.approx(merge, abs=1e-3)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(masks, masks)
+def test_v_rand_matches_brute_force_pair_counting(truth, prediction):
+    split, merge = metrics.rand_split_merge(truth, prediction, reduction="none")
+    scores = metrics.v_rand(truth, prediction, reduction="none")
+    for index in range(len(truth)):
+        both, in_truth, in_prediction = pair_counts(truth[index, ..., 0], prediction[index, ..., 0])
+        if in_truth == 0:
+            assert split[index] == merge[index] == scores[index] == 1.0  # no true cell
+            continue
+        assert split[index] == pytest.approx(both / in_truth)
+        assert merge[index] == pytest.approx(both / in_prediction)
+        assert scores[index] == pytest.approx(2 * both / (in_truth + in_prediction))
+        assert 0 < scores[index] <= 1
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(masks, masks)
+def test_pair_counting_matches_scikit_image_adapted_rand(truth, prediction):
+    """The brute force above, on pairs of distinct pixels, is scikit-image's adapted Rand F-score
+    when the thinned prediction's membrane pixels get a label each: the same definition, checked
+    against an independent implementation (scikit-image counts no pixel paired with itself)."""
+    from skimage.metrics import adapted_rand_error
+
+    for t, p in zip(truth[..., 0], prediction[..., 0], strict=True):
+        both, in_truth, in_prediction = pair_counts(t, p, include_self=False)
+        if in_truth == 0 or in_prediction == 0:
+            continue  # scikit-image divides 0 by 0 there
+        true_cells, predicted_cells = metrics.cells(t)[0], thinned_by_brute_force(p)
+        singletons = np.arange(p.size).reshape(p.shape) + predicted_cells.max() + 1
+        predicted_labels = np.where(predicted_cells > 0, predicted_cells, singletons)
+        error, _, _ = adapted_rand_error(true_cells, predicted_labels)
+        assert 1 - error == pytest.approx(2 * both / (in_truth + in_prediction))
+
+
+def test_v_rand_thresholds_probabilities_and_scores_batches_per_image():
+    cases = membrane_cases()
+    truth = cases["truth"]
+    assert metrics.v_rand(truth, truth * 0.7) == 1.0
+    # Above every probability nothing is membrane: one cell holds every pixel, a big merge.
+    _, merge = metrics.rand_split_merge(truth, truth * 0.7, threshold=0.8)
+    sizes = np.bincount(metrics.cells(truth)[0].ravel())[1:].astype(float)
+    assert merge == pytest.approx(np.sum(sizes**2) / np.sum(sizes) ** 2)
+    batch_truth = np.stack([truth, truth])[..., None]
+    batch_prediction = np.stack([cases["gap"], cases["shifted"]])[..., None]
+    per_image = metrics.v_rand(batch_truth, batch_prediction, reduction="none")
+    assert per_image.shape == (2,)
+    assert per_image[0] == metrics.v_rand(truth, cases["gap"])
+    assert metrics.v_rand(batch_truth, batch_prediction) == pytest.approx(per_image.mean())
+
+
+def test_boundary_f1_tolerance():
+    cases = membrane_cases()
+    truth, shifted = cases["truth"], cases["shifted"]
+    assert metrics.boundary_f1(truth, shifted, tolerance=1) == 1.0
+    assert metrics.boundary_f1(truth, shifted, tolerance=0) < 0.5  # only the row survives
+    dot, diagonal_dot = np.zeros((5, 5)), np.zeros((5, 5))
+    dot[2, 2], diagonal_dot[3, 3] = 1, 1  # sqrt(2) px apart
+    assert metrics.boundary_f1(dot, diagonal_dot, tolerance=1) == 0.0
+    assert metrics.boundary_f1(dot, diagonal_dot, tolerance=np.sqrt(2)) == 1.0
+
+
+def test_boundary_f1_by_hand_and_empty_masks():
+    truth, prediction = np.zeros((12, 12)), np.zeros((12, 12))
+    truth[1, 1:11] = 1  # a line of 10 boundary pixels
+    prediction[1, 1:11] = prediction[10, 1:11] = 1  # the line, and 10 pixels far from it
+    # precision 10/20, recall 10/10, F = 2 * 0.5 * 1 / 1.5
+    assert metrics.boundary_f1(truth, prediction) == pytest.approx(2 / 3)
+    empty = np.zeros((12, 12))
+    assert metrics.boundary_f1(empty, empty) == 1.0
+    assert metrics.boundary_f1(truth, empty) == metrics.boundary_f1(empty, truth) == 0.0
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(masks, masks, st.sampled_from([0.0, 1.0, 1.5, 2.0]))
+def test_boundary_f1_is_symmetric_and_matches_brute_force(truth, prediction, tolerance):
+    ours = metrics.boundary_f1(truth, prediction, tolerance=tolerance, reduction="none")
+    swapped = metrics.boundary_f1(prediction, truth, tolerance=tolerance, reduction="none")
+    np.testing.assert_allclose(ours, swapped)
+    for t, p, score in zip(truth[..., 0], prediction[..., 0], ours, strict=True):
+        if not t.any() or not p.any():
+            continue
+        to_truth, to_prediction = brute_force_directed(t, p)
+        precision, recall = np.mean(to_truth <= tolerance), np.mean(to_prediction <= tolerance)
+        expected = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+        assert score == pytest.approx(expected)
+        assert 0 <= score <= 1
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: metrics.v_rand(np.zeros((4, 4)), np.zeros((4, 5))),
+            r"same shape, got \(4, 4\) and \(4, 5\)",
+        ),
+        (
+            lambda: metrics.v_rand(TRUTH, PRED, reduction="global"),
+            r"reduction must be 'mean' or 'none' for v_rand, got 'global'",
+        ),
+        (
+            lambda: metrics.rand_split_merge(TRUTH, PRED, reduction="sum"),
+            r"reduction must be 'mean' or 'none' for rand_split_merge",
+        ),
+        (
+            lambda: metrics.boundary_f1(TRUTH, PRED, reduction="global"),
+            r"reduction must be 'mean' or 'none' for boundary_f1",
+        ),
+        (
+            lambda: metrics.boundary_f1(TRUTH, PRED, tolerance=-1),
+            r"tolerance must be a distance >= 0 in pixels, got -1",
+        ),
+        (
+            lambda: metrics.boundary_f1(TRUTH, PRED, tolerance=float("nan")),
+            r"tolerance must be a distance >= 0 in pixels, got nan",
+        ),
+        (
+            lambda: metrics.boundary_f1(np.zeros(3), np.zeros(3)),
+            r"y_true must be \(H, W\), .* got shape \(3,\)",
+        ),
+    ],
+)
+def test_membrane_metrics_raise_clear_value_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

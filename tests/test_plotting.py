@@ -43,6 +43,26 @@ def test_show_arrays_writes_every_value():
     plt.close(fig)
 
 
+def test_show_arrays_gives_each_its_own_scale_or_one_shared():
+    counts, larger = np.array([[1.0, 2.0], [2.0, 4.0]]), np.full((2, 2), 9.0)
+    own = plotting.show_arrays([counts, larger], ["a", "b"])
+    assert [ax.images[0].get_clim() for ax in own.axes] == [(0, 4), (0, 9)]
+    shared = plotting.show_arrays([counts, larger], ["a", "b"], scale="shared")
+    assert [ax.images[0].get_clim() for ax in shared.axes] == [(0, 9), (0, 9)]
+    # One negative value anywhere: every panel on one symmetric, diverging scale.
+    signed = plotting.show_arrays([counts, -larger], ["a", "b"], scale="shared")
+    assert [ax.images[0].get_clim() for ax in signed.axes] == [(-9, 9), (-9, 9)]
+    assert {ax.images[0].get_cmap().name for ax in signed.axes} == {"RdBu_r"}
+    fixed = plotting.show_arrays([counts], ["a"], scale=(0, 10))
+    assert fixed.axes[0].images[0].get_clim() == (0, 10)
+    # White text where the cell is dark on the shared scale, not on the array's own.
+    assert [t.get_color() for t in shared.axes[0].texts] == ["k", "k", "k", "k"]
+    assert [t.get_color() for t in own.axes[0].texts] == ["k", "k", "k", "w"]
+    with pytest.raises(ValueError, match="scale must be 'own', 'shared' or a pair"):
+        plotting.show_arrays([counts], ["a"], scale="each")
+    plt.close("all")
+
+
 def test_show_images_hides_unused_axes():
     fig = plotting.show_images([np.zeros((4, 4))] * 3, ["a", "b", "c"], ncols=2)
     assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c", ""]
@@ -176,3 +196,87 @@ def test_show_predictions_rejects_bad_input(kwargs, message):
     arguments["predictions"] = {"m": np.zeros((2, 2))}
     with pytest.raises(ValueError, match=message):
         plotting.show_predictions(**{**arguments, **kwargs})
+
+
+def test_confusion_overlay_keeps_relative_brightness_by_default():
+    ramp = np.linspace(0, 1, 16).reshape(4, 4)
+    dim, bright = 0.1 + 0.2 * ramp, 0.6 + 0.2 * ramp  # the same picture, two brightnesses
+    nothing = np.zeros((4, 4))  # no foreground anywhere: every pixel shows the grey image
+    dim_rgb, bright_rgb = (plotting.confusion_overlay(i, nothing, nothing) for i in (dim, bright))
+    np.testing.assert_allclose(dim_rgb, np.repeat(dim[..., None], 3, axis=-1))
+    np.testing.assert_allclose(bright_rgb, np.repeat(bright[..., None], 3, axis=-1))
+    assert bright_rgb.min() > dim_rgb.max()
+    shared = plotting.confusion_overlay(dim, nothing, nothing, scale="shared")
+    np.testing.assert_array_equal(shared, dim_rgb)
+    # "own" stretches each image to black..white: the two pictures become the same.
+    dim_own, bright_own = (
+        plotting.confusion_overlay(i, nothing, nothing, scale="own") for i in (dim, bright)
+    )
+    np.testing.assert_allclose(dim_own, bright_own)
+    np.testing.assert_allclose(dim_own[..., 0], ramp)
+
+
+def test_confusion_overlay_maps_a_fixed_range_and_clips_beyond_it():
+    image, nothing = np.array([[-1.0, 0.0], [1.0, 3.0]]), np.zeros((2, 2))
+    rgb = plotting.confusion_overlay(image, nothing, nothing, scale=(0, 2))
+    np.testing.assert_allclose(rgb[..., 0], [[0.0, 0.0], [0.5, 1.0]])
+    flat = plotting.confusion_overlay(np.full((2, 2), 0.3), nothing, nothing, scale="own")
+    np.testing.assert_allclose(flat, 0.3)  # a constant image is kept, not divided by zero
+    with pytest.raises(ValueError, match="scale must be 'own', 'shared' or a pair"):
+        plotting.confusion_overlay(image, nothing, nothing, scale=(1, 0))
+
+
+def seed_histories(*runs):
+    """One history per seed from the val_iou curves given (other keys as Keras adds them)."""
+    return [{"loss": [1.0] * len(run), "val_iou": list(run), "seconds": 3.0} for run in runs]
+
+
+def test_plot_seed_curves_draws_the_mean_and_a_band_from_lowest_to_highest_seed():
+    runs = np.array([[0.1, 0.4, 0.5], [0.3, 0.2, 0.6], [0.8, 0.3, 0.9]])  # mean != median
+    curves = {"UNet": seed_histories(*runs), "short": seed_histories([0.5, 0.6], [0.7, 0.8])}
+    fig = plotting.plot_seed_curves(curves, label_axis="validation IoU")
+    ax = fig.axes[0]
+    line, short = ax.lines
+    np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3])  # epochs count from 1
+    np.testing.assert_allclose(line.get_ydata(), runs.mean(axis=0))
+    np.testing.assert_allclose(short.get_ydata(), [0.6, 0.7])  # labels may differ in length
+    bands = [c for c in ax.collections if isinstance(c, matplotlib.collections.PolyCollection)]
+    assert len(bands) == 2
+    corners = bands[0].get_paths()[0].vertices
+    for epoch, low, high in zip([1, 2, 3], runs.min(axis=0), runs.max(axis=0), strict=True):
+        heights = corners[np.isclose(corners[:, 0], epoch), 1]
+        np.testing.assert_allclose([heights.min(), heights.max()], [low, high])
+    assert ax.get_ylabel() == "validation IoU" and ax.get_xlabel() == "epoch"
+    legend = ax.get_legend()
+    assert "band: lowest to highest seed" in legend.get_title().get_text()
+    assert [t.get_text() for t in legend.get_texts()] == ["UNet (3 seeds)", "short (2 seeds)"]
+    plt.close(fig)
+
+
+def test_plot_seed_curves_draws_on_a_given_axis_and_labels_it_with_the_key():
+    fig, ax = plt.subplots()
+    returned = plotting.plot_seed_curves({"m": seed_histories([0.1, 0.2])}, key="loss", ax=ax)
+    assert returned is fig and ax.get_ylabel() == "loss"
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [1.0, 1.0])
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("curves", "message"),
+    [
+        ({}, "curves must map at least one label"),
+        ({"UNet": []}, r"curves\['UNet'\] must hold at least one history"),
+        (
+            {"UNet": [{"loss": [1.0], "iou": [0.5]}]},
+            r"key 'val_iou' is missing from a history of 'UNet'; it has \['iou', 'loss'\]",
+        ),
+        (
+            {"ok": seed_histories([0.1]), "UNet": seed_histories([0.1, 0.2], [0.1])},
+            r"the seeds of 'UNet' must have the same number of epochs.*got \[1, 2\]",
+        ),
+        ({"UNet": seed_histories([])}, r"the seeds of 'UNet' .*at least one"),
+    ],
+)
+def test_plot_seed_curves_rejects_bad_input(curves, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_seed_curves(curves)

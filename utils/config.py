@@ -30,19 +30,29 @@ class Profile:
     batch_size: int
     width: float  # filters as a fraction of the source document's (64, 128, 256)
     num_seeds: int  # random seeds a comparison trains each model with (spread, not one run)
+    comparison_size: int = 32  # image side of the comparison setting (see `comparison`)
+    comparison_epochs: int = 1  # epochs of a compared model: enough to level off at that size
 
-    @property
-    def comparison_epochs(self) -> int:
-        """Epochs for models trained only to be compared with each other: half the budget, >= 1."""
-        return max(1, self.num_epochs // 2)
+    def comparison(self) -> Profile:
+        """The comparison setting: this profile with smaller images and `comparison_epochs`.
+
+        A comparison trains every model over several seeds, so it runs where a model is cheap:
+        images of side `comparison_size` drawn by the same generators (membranes as thin, as
+        many cells per pixel area; fewer fit in an image), and as many epochs as it takes the
+        compared models' validation scores to level off."""
+        return dataclasses.replace(
+            self, image_size=self.comparison_size, num_epochs=self.comparison_epochs
+        )
 
 
 PROFILES = {
-    "ci": Profile("ci", "tiny: proves every cell runs", 32, 16, 8, 8, 1, 8, 0.125, 2),
+    "ci": Profile("ci", "tiny: proves every cell runs", 32, 16, 8, 8, 1, 8, 0.125, 2, 32, 1),
     "cpu": Profile(
-        "cpu", "a laptop CPU: real results in minutes", 64, 512, 64, 64, 10, 16, 0.25, 3
+        "cpu", "a laptop CPU: real results in minutes", 64, 512, 64, 64, 10, 16, 0.25, 3, 32, 12
     ),
-    "gpu": Profile("gpu", "the source document's full sizes", 128, 2000, 200, 200, 40, 32, 1.0, 5),
+    "gpu": Profile(
+        "gpu", "the source document's full sizes", 128, 2000, 200, 200, 40, 32, 1.0, 5, 64, 30
+    ),
 }
 
 

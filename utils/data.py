@@ -159,6 +159,18 @@ def make_nuclei_with_labels(num_images: int, image_size: int = 128, seed: int = 
     return images, masks, labels
 
 
+def cores(masks, depth: float = 2.0) -> np.ndarray:
+    """The pixels at least `depth` px inside a foreground object of each (N, H, W, 1) mask: a
+    rare foreground (notebook 04's all-black failure), float32 {0, 1}."""
+    masks = np.asarray(masks)
+    if masks.ndim != 4 or masks.shape[-1] != 1:
+        raise ValueError(f"masks must be (N, H, W, 1), got shape {masks.shape}")
+    if depth <= 0:
+        raise ValueError(f"depth must be > 0, got {depth!r}")
+    inside = [ndimage.distance_transform_edt(mask[..., 0] > 0.5) >= depth for mask in masks]
+    return np.stack(inside)[..., None].astype(np.float32)
+
+
 # --- membranes -----------------------------------------------------------------------------------
 
 

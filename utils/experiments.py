@@ -27,25 +27,31 @@ class Recipe:
     """Everything that defines a trained model: builder, arguments, data and training settings."""
 
     name: str  # the checkpoint's name in the cache (seed 0; other seeds add "-seed<N>")
-    dataset: str  # an embedded data set, `data.load_embedded(dataset, profile)`
+    dataset: str  # an embedded data set (see `splits`)
     builder: Callable  # a `utils.models` builder, called as builder(input_shape, **build_args)
     build_args: Callable  # profile -> keyword arguments of the builder
     fit_args: Callable  # profile -> keyword arguments of `training.fit`
     autoencoder: bool = False  # trains on (images, images): the VAE and its relatives
+    comparison: bool = False  # trains in the comparison setting, `profile.comparison()`
 
     def arguments(self, profile) -> tuple[dict, dict]:
         """The builder's and `training.fit`'s keyword arguments under `profile`."""
         return dict(self.build_args(profile)), dict(self.fit_args(profile))
 
+    def setting(self, profile):
+        """The profile the recipe trains under: `profile`, or its comparison setting."""
+        return profile.comparison() if self.comparison else profile
 
-def _paper_filters(profile, widen: float = 1.0) -> tuple[int, ...]:
-    """UNet++ paper's filters (4 poolings) scaled to the profile, optionally widened."""
-    return models.scaled_filters(models.UNET_PLUS_PLUS_FILTERS, profile.width * widen)
+
+def _paper_filters(profile, widen: float = 1.0, depth: int = 4) -> tuple[int, ...]:
+    """UNet++ paper's filters scaled to the profile, optionally widened, for `depth` poolings."""
+    filters = models.UNET_PLUS_PLUS_FILTERS[: depth + 1]
+    return models.scaled_filters(filters, profile.width * widen)
 
 
-def _comparison(profile) -> dict:
-    """The membrane comparisons' training: the paper's loss, `comparison_epochs`, silent."""
-    return {"loss": "paper", "num_epochs": profile.comparison_epochs, "verbose": False}
+def _paper_training(profile) -> dict:
+    """The membrane models' training: the UNet++ paper's loss, the profile's epochs, silent."""
+    return {"loss": "paper", "verbose": False}
 
 
 def _vae_training(profile) -> dict:
@@ -79,11 +85,28 @@ def wide_unet_filters(profile) -> tuple[int, ...]:
     return models.scaled_filters(filters, widen)
 
 
-def _membranes(name: str, builder: Callable, **options) -> Recipe:
-    """A membrane comparison: the paper's filters (unless `options` say otherwise), its loss,
-    `comparison_epochs`."""
+def _compared(name: str, builder: Callable, depth: int = 4, **options) -> Recipe:
+    """A membrane comparison arm: the paper's filters for `depth` poolings (unless `options` say
+    otherwise) and loss, trained in the comparison setting."""
     return Recipe(
-        name, "membranes", builder, lambda p: {"filters": _paper_filters(p), **options}, _comparison
+        name,
+        "membranes",
+        builder,
+        lambda p: {"filters": _paper_filters(p, depth=depth), **options},
+        _paper_training,
+        comparison=True,
+    )
+
+
+def _rare(name: str, loss: str) -> Recipe:
+    """Notebook 04's rare foreground: the nuclei UNet on nuclei cores, a fixed third of the
+    profile's epochs (the point is what happens in a short budget)."""
+    return Recipe(
+        name,
+        "nuclei-cores",
+        models.build_unet,
+        lambda p: {"filters": models.scaled_filters(models.SEED_FILTERS, p.width)},
+        lambda p: {"loss": loss, "num_epochs": max(1, p.num_epochs // 3), "verbose": False},
     )
 
 
@@ -109,23 +132,54 @@ RECIPES: dict[str, Recipe] = {
             lambda p: {"filters": models.scaled_filters(models.SEED_FILTERS, p.width)},
             lambda p: {},
         ),
-        _membranes("membranes-unet", models.build_unet, upsampling="transpose"),
-        _membranes(
-            "membranes-unet-no-skips",
+        # The main membrane model: the paper's UNet at the profile's full size and epochs.
+        Recipe(
+            "membranes-unet",
+            "membranes",
+            models.build_unet,
+            lambda p: {"filters": _paper_filters(p), "upsampling": "transpose"},
+            _paper_training,
+        ),
+        # The comparisons (notebooks 04, 05, 07), all in the comparison setting.
+        _compared("small-unet", models.build_unet, upsampling="transpose"),
+        _compared("small-unet-nearest", models.build_unet),
+        _compared(
+            "small-unet-no-skips", models.build_unet, upsampling="transpose", skip_connections=False
+        ),
+        _compared("small-unet-bn", models.build_unet, upsampling="transpose", batch_norm=True),
+        _compared(
+            "small-unet-no-skips-bn",
             models.build_unet,
             upsampling="transpose",
             skip_connections=False,
+            batch_norm=True,
         ),
-        _membranes("membranes-unet-nearest", models.build_unet),
+        *(
+            _compared(f"small-unet-depth{depth}", models.build_unet, depth, upsampling="transpose")
+            for depth in (1, 2, 3)
+        ),
+        *(
+            _compared(
+                f"small-unet-depth{depth}-no-skips",
+                models.build_unet,
+                depth,
+                upsampling="transpose",
+                skip_connections=False,
+            )
+            for depth in (2, 3)
+        ),
         Recipe(
-            "membranes-wide-unet",
+            "small-wide-unet",
             "membranes",
             models.build_unet,
-            lambda p: {"filters": wide_unet_filters(p), "upsampling": "transpose"},
-            _comparison,
+            lambda p: {"filters": wide_unet_filters(p.comparison()), "upsampling": "transpose"},
+            _paper_training,
+            comparison=True,
         ),
-        _membranes("membranes-unetpp-no-ds", models.build_unet_plus_plus, deep_supervision=False),
-        _membranes("membranes-unetpp-ds", models.build_unet_plus_plus, deep_supervision=True),
+        _compared("small-unetpp", models.build_unet_plus_plus, deep_supervision=False),
+        _compared("small-unetpp-ds", models.build_unet_plus_plus, deep_supervision=True),
+        _rare("rare-bce", "bce"),
+        _rare("rare-dice", "dice"),
         _vae("vae-nuclei", "nuclei"),
         _vae("vae-nuclei-2d", "nuclei", latent_dim=2),
         _vae("vae-nuclei-beta4", "nuclei", beta=4.0),
@@ -153,15 +207,19 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _splits(dataset: str, profile):
-    """The profile's (train, val, test) of an embedded set, generated once per session."""
+    """The profile's (train, val, test) of an embedded set, generated once per session;
+    "nuclei-cores" is the nuclei with only their cores as foreground (`data.cores`)."""
+    if dataset == "nuclei-cores":
+        return tuple((images, data.cores(masks)) for images, masks in _splits("nuclei", profile))
     return data.load_embedded(dataset, profile)
 
 
 def splits(name: str, profile):
-    """The (train, val, test) splits recipe `name` trains and is tested on."""
-    return _splits(recipe(name).dataset, profile)
+    """The (train, val, test) splits recipe `name` trains and is tested on (in its setting)."""
+    chosen = recipe(name)
+    return _splits(chosen.dataset, chosen.setting(profile))
 
 
 def _pairs(split, autoencoder: bool):
@@ -184,14 +242,26 @@ def _call_text(prefix: str, function: str, positional: list[str], keywords: dict
     return f"{prefix}{function}(\n" + "".join(f"    {a},\n" for a in arguments) + ")"
 
 
+def _data_lines(dataset: str, profile_code: str) -> str:
+    """The plain calls that make a recipe's (train, val, test) splits."""
+    if dataset == "nuclei-cores":
+        return (
+            f'splits = data.load_embedded("nuclei", {profile_code})\n'
+            "train, val, test = [(images, data.cores(masks)) for images, masks in splits]"
+        )
+    return f'train, val, test = data.load_embedded("{dataset}", {profile_code})'
+
+
 def show(name: str, profile, seed: int = 0) -> str:
     """The plain calls recipe `name` makes under `profile`, as code a learner could type."""
     chosen = recipe(name)
     seed = _check_seed(seed)
+    setting = chosen.setting(profile)
     build_args, fit_args = chosen.arguments(profile)
-    shape = (profile.image_size, profile.image_size, 1)
+    shape = (setting.image_size, setting.image_size, 1)
     train_val = ["(train[0], train[0])", "(val[0], val[0])"] if chosen.autoencoder else []
     fit_args.pop("verbose", None)  # how much it prints, not what it trains
+    profile_code = "COMPARISON" if chosen.comparison else "PROFILE"
     build = _call_text(
         "model = ",
         "training.build",
@@ -201,28 +271,37 @@ def show(name: str, profile, seed: int = 0) -> str:
     fit = _call_text(
         "history = ",
         "training.fit",
-        ["model", *(train_val or ["train", "val"]), "PROFILE", _code(checkpoint_name(name, seed))],
+        [
+            "model",
+            *(train_val or ["train", "val"]),
+            profile_code,
+            _code(checkpoint_name(name, seed)),
+        ],
         {**fit_args, "seed": seed},
     )
-    return f'train, val, test = data.load_embedded("{chosen.dataset}", PROFILE)\n{build}\n{fit}'
+    lines = [_data_lines(chosen.dataset, profile_code), build, fit]
+    if chosen.comparison:
+        lines.insert(0, "COMPARISON = PROFILE.comparison()  # smaller images, their own epochs")
+    return "\n".join(lines)
 
 
 def train(name: str, profile, seed: int = 0, verbose: bool | None = None):
-    """Build and train recipe `name` under `profile` with `seed` (build and data order), or load
-    it from the cache; return (model, history)."""
+    """Build and train recipe `name` under `profile` (in the recipe's setting) with `seed` (build
+    and data order), or load it from the cache; return (model, history)."""
     chosen = recipe(name)
     seed = _check_seed(seed)
+    setting = chosen.setting(profile)
     build_args, fit_args = chosen.arguments(profile)
     if verbose is not None:
         fit_args["verbose"] = verbose
     train_split, val_split, _ = splits(name, profile)
-    shape = (profile.image_size, profile.image_size, 1)
+    shape = (setting.image_size, setting.image_size, 1)
     model = training.build(chosen.builder, shape, seed=seed, **build_args)
     history = training.fit(
         model,
         _pairs(train_split, chosen.autoencoder),
         _pairs(val_split, chosen.autoencoder),
-        profile,
+        setting,
         checkpoint_name(name, seed),
         seed=seed,
         **fit_args,
@@ -258,22 +337,34 @@ class SeedRuns:
         values = self.values(metric)
         return float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
+    def last_change(self, key: str = "val_iou", last: int = 3) -> np.ndarray:
+        """Per seed, how far `key` moved over the last `last` epochs (highest - lowest): small
+        numbers mean the training had levelled off."""
+        if not self.histories or key not in self.histories[0]:
+            known = sorted(k for k in (self.histories or [{}])[0] if k not in ("log", "seconds"))
+            raise ValueError(f"key must be one of {known}, got {key!r}")
+        tails = [np.asarray(history[key][-last:], float) for history in self.histories]
+        return np.array([tail.max() - tail.min() for tail in tails])
+
     def table(self) -> str:
         """One row per seed, then mean and standard deviation, for every metric."""
         metrics = list(self.scores[0])
-        lines = [f"{self.name}\n  {'seed':<6}" + "".join(f"{m:>9}" for m in metrics)]
+        lines = [f"{self.name}\n  {'seed':<6}" + "".join(f"{m:>11}" for m in metrics)]
         for seed, score in zip(self.seeds, self.scores, strict=True):
-            lines.append(f"  {seed:<6}" + "".join(f"{score[m]:>9.3f}" for m in metrics))
-        lines.append(f"  {'mean':<6}" + "".join(f"{self.mean(m):>9.3f}" for m in metrics))
-        lines.append(f"  {'sd':<6}" + "".join(f"{self.std(m):>9.3f}" for m in metrics))
+            lines.append(f"  {seed:<6}" + "".join(f"{score[m]:>11.3f}" for m in metrics))
+        lines.append(f"  {'mean':<6}" + "".join(f"{self.mean(m):>11.3f}" for m in metrics))
+        lines.append(f"  {'sd':<6}" + "".join(f"{self.std(m):>11.3f}" for m in metrics))
         return "\n".join(lines)
 
 
-def run_seeds(name: str, profile, seeds=None, verbose: bool = False) -> SeedRuns:
+def run_seeds(
+    name: str, profile, seeds=None, verbose: bool = False, head: int | None = None
+) -> SeedRuns:
     """Train (or load) segmentation recipe `name` once per seed and score each on the test set.
 
     `seeds` defaults to range(profile.num_seeds). A deep-supervised model is scored on the mean
-    of its heads (`models.average_heads`)."""
+    of its heads (`models.average_heads`), or, with `head=k`, on its sub-network Lk alone
+    (`models.prune_unet_plus_plus`). Membrane models also get the boundary F-score and V_rand."""
     chosen = recipe(name)
     if chosen.autoencoder:
         raise ValueError(f"run_seeds scores segmentation recipes; {name!r} is an autoencoder")
@@ -284,16 +375,60 @@ def run_seeds(name: str, profile, seeds=None, verbose: bool = False) -> SeedRuns
     scores, histories = [], []
     for seed in seeds:
         model, history = train(name, profile, seed, verbose=verbose)
-        if isinstance(model.output, (list, tuple)) and len(model.output) > 1:
-            model = models.average_heads(model)
-        scores.append(training.evaluate(model, test_images, test_masks))
+        model = scored_model(model, head)
+        scores.append(
+            training.evaluate(
+                model, test_images, test_masks, membranes=chosen.dataset == "membranes"
+            )
+        )
         histories.append(history)
-    return SeedRuns(name, seeds, scores, histories)
+    label = name if head is None else f"{name} L{head}"
+    return SeedRuns(label, seeds, scores, histories)
+
+
+def scored_model(model, head: int | None = None):
+    """The one-output model that is scored: a deep-supervised model's mean of heads, or its
+    sub-network L`head`; any other model as it is (`head` must then be None)."""
+    supervised = isinstance(model.output, (list, tuple)) and len(model.output) > 1
+    if head is not None:
+        if not supervised:
+            raise ValueError(
+                f"head={head!r} needs a deep-supervised model; {model.name} has one output"
+            )
+        return models.prune_unet_plus_plus(model, head)
+    return models.average_heads(model) if supervised else model
+
+
+def summary(runs, metrics=None, labels=None) -> str:
+    """One row per `SeedRuns` in `runs`: mean ± sd of each metric over the seeds (default: the
+    metrics of the first), with the number of seeds; `labels` renames the rows."""
+    runs = list(runs)
+    if not runs:
+        raise ValueError("runs must hold at least one SeedRuns")
+    metrics = list(metrics or runs[0].scores[0])
+    labels = list(labels or [run.name for run in runs])
+    if len(labels) != len(runs):
+        raise ValueError(f"labels must name each of the {len(runs)} runs, got {len(labels)}")
+    width = max(len(label) for label in labels) + 2
+    header = f"{'':<{width}}{'seeds':>5}" + "".join(
+        f"{METRIC_LABELS.get(m, m):>16}" for m in metrics
+    )
+    lines = [header]
+    for label, run in zip(labels, runs, strict=True):
+        cells = "".join(f"{f'{run.mean(m):.3f} ± {run.std(m):.3f}':>16}" for m in metrics)
+        lines.append(f"{label:<{width}}{len(run.seeds):>5}{cells}")
+    return "\n".join(lines)
 
 
 # --- verdicts ------------------------------------------------------------------------------------
 
-METRIC_LABELS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95"}
+METRIC_LABELS = {
+    "dice": "Dice",
+    "iou": "IoU",
+    "hd95": "HD95",
+    "boundary_f": "boundary F",
+    "v_rand": "V_rand",
+}
 LOWER_IS_BETTER = {"hd95"}
 #: The rule: every seed ranks the two the same way, and the mean gap exceeds MARGIN pooled
 #: standard deviations — by a clear distance: a gap within BOUNDARY of the threshold is called

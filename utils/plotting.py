@@ -26,16 +26,25 @@ def use_course_style() -> None:
     matplotlib.rcParams["image.interpolation"] = "nearest"  # show pixels as pixels
 
 
-def show_array(ax, array, title: str | None = None, cmap: str = "Blues", digits: int = 2) -> None:
-    """Draw a small 2-D array as coloured cells with each value written in its cell."""
+def show_array(
+    ax, array, title: str | None = None, cmap: str = "Blues", digits: int = 2, limits=None
+) -> None:
+    """Draw a small 2-D array as coloured cells with each value written in its cell.
+
+    `limits` (low, high) fixes the colour scale; by default it is the array's own: 0 to its
+    largest value, or symmetric around zero if any value is negative. A scale reaching below
+    zero uses a diverging map (red positive, blue negative, white zero).
+    """
     import numpy as np
 
     array = np.asarray(array, dtype=float)
-    span = np.abs(array[np.isfinite(array)]).max(initial=0.0) or 1.0
-    if array.min() < 0:  # signed values: a diverging map centred on zero
-        ax.imshow(array, cmap="RdBu_r", vmin=-span, vmax=span)
-    else:
-        ax.imshow(array, cmap=cmap, vmin=0, vmax=span)
+    if limits is None:
+        span = np.abs(array[np.isfinite(array)]).max(initial=0.0) or 1.0
+        limits = (-span, span) if array.min() < 0 else (0.0, span)
+    low, high = limits
+    signed = low < 0  # signed values: a diverging map centred on zero
+    ax.imshow(array, cmap="RdBu_r" if signed else cmap, vmin=low, vmax=high)
+    span = max(abs(low), abs(high))
     for (row, col), value in np.ndenumerate(array):
         text = f"{value:.{digits}g}" if np.isfinite(value) else str(value)
         dark = abs(value) > 0.6 * span
@@ -48,13 +57,27 @@ def show_array(ax, array, title: str | None = None, cmap: str = "Blues", digits:
         ax.set_title(title)
 
 
-def show_arrays(arrays, titles, cmap: str = "Blues", size: float = 2.4):
-    """Small annotated arrays side by side (input, kernel, output…); returns the figure."""
-    import matplotlib.pyplot as plt
+def show_arrays(arrays, titles, cmap: str = "Blues", size: float = 2.4, scale="own"):
+    """Small annotated arrays side by side (input, kernel, output…); returns the figure.
 
+    `scale` sets the colours: "own" gives each array its own scale, "shared" one scale for all
+    (0 to the largest value, or symmetric around zero if any value is negative), and a pair
+    (low, high) that range for every array — arrays that are compared should share one.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    scale = _checked_scale(scale)
+    arrays = [np.asarray(array, dtype=float) for array in arrays]
+    limits = None if scale == "own" else scale
+    if scale == "shared":
+        values = np.concatenate([array.ravel() for array in arrays])
+        values = values[np.isfinite(values)]
+        span = float(np.abs(values).max(initial=0.0)) or 1.0
+        limits = (-span, span) if values.min(initial=0.0) < 0 else (0.0, span)
     fig, axes = plt.subplots(1, len(arrays), figsize=(size * len(arrays), size), squeeze=False)
     for ax, array, title in zip(axes[0], arrays, titles, strict=True):
-        show_array(ax, array, title, cmap)
+        show_array(ax, array, title, cmap, limits=limits)
     fig.tight_layout()
     return fig
 
@@ -70,6 +93,20 @@ def _image_grid(count: int, ncols: int, size: float, extra_width: float = 0.0):
     for ax in axes.flat:
         ax.axis("off")
     return fig, axes
+
+
+def _checked_scale(scale):
+    """`scale` as "own", "shared" or a float pair (low, high); ValueError for anything else."""
+    if isinstance(scale, str) and scale in ("own", "shared"):
+        return scale
+    if (
+        isinstance(scale, (tuple, list))
+        and len(scale) == 2
+        and all(isinstance(v, (int, float)) for v in scale)
+        and scale[0] < scale[1]
+    ):
+        return float(scale[0]), float(scale[1])
+    raise ValueError(f"scale must be 'own', 'shared' or a pair (low, high), got {scale!r}")
 
 
 def show_images(
@@ -89,19 +126,11 @@ def show_images(
     import numpy as np
 
     images = [np.asarray(image) for image in images]
-    if isinstance(scale, str) and scale in ("own", "shared"):
+    shared = _checked_scale(scale)
+    if shared == "own":
         shared = None
-        if scale == "shared":
-            shared = (min(float(i.min()) for i in images), max(float(i.max()) for i in images))
-    elif (
-        isinstance(scale, (tuple, list))
-        and len(scale) == 2
-        and all(isinstance(v, (int, float)) for v in scale)
-        and scale[0] < scale[1]
-    ):
-        shared = (float(scale[0]), float(scale[1]))
-    else:
-        raise ValueError(f"scale must be 'own', 'shared' or a pair (low, high), got {scale!r}")
+    elif shared == "shared":
+        shared = (min(float(i.min()) for i in images), max(float(i.max()) for i in images))
     fig, axes = _image_grid(len(images), ncols or len(images), size)
     for ax, image, title in zip(axes.flat, images, titles, strict=False):
         low, high = shared or (float(image.min()), float(image.max()))
@@ -184,14 +213,25 @@ CONFUSION_COLOURS = {
 }
 
 
-def confusion_overlay(image, truth, prediction, alpha: float = 0.55):
-    """RGB picture of a grey image with TP green, FP red and FN blue blended in."""
+def confusion_overlay(image, truth, prediction, alpha: float = 0.55, scale=(0, 1)):
+    """RGB picture of a grey image with TP green, FP red and FN blue blended in.
+
+    `scale` sets the grey: a pair (low, high) maps low to black and high to white, values beyond
+    clipped; the default (0, 1) is the course's image range, so overlays of different images keep
+    their relative brightness. "shared" means that same (0, 1) — one image has no others to share
+    a range with. "own" stretches the image to its own range (a constant image is kept as it is).
+    """
     import numpy as np
 
     image = np.asarray(image, dtype=float).squeeze()
     truth, prediction = np.asarray(truth).squeeze() > 0.5, np.asarray(prediction).squeeze() > 0.5
-    span = image.max() - image.min()
-    grey = (image - image.min()) / span if span > 0 else np.clip(image, 0, 1)
+    scale = _checked_scale(scale)
+    if scale == "own":
+        span = image.max() - image.min()
+        low, high = (image.min(), image.max()) if span > 0 else (0.0, 1.0)
+    else:
+        low, high = (0.0, 1.0) if scale == "shared" else scale
+    grey = np.clip((image - low) / (high - low), 0, 1)
     rgb = np.repeat(grey[..., None], 3, axis=-1)
     regions = (truth & prediction, ~truth & prediction, truth & ~prediction)
     for region, colour in zip(regions, CONFUSION_COLOURS.values(), strict=True):
@@ -291,6 +331,56 @@ def plot_histories(histories: dict, keys=("loss", "val_loss", "val_iou"), size: 
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_seed_curves(curves: dict, key="val_iou", ax=None, label_axis=None, size: float = 4.5):
+    """Learning curves over seeds: per label, the mean over seeds as a line and a band from the
+    lowest to the highest seed at each epoch; returns the figure.
+
+    `curves` maps a label to its histories, one per seed ({metric: [value per epoch]}). Labels
+    may have different numbers of epochs; the seeds of one label must not.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    if not curves:
+        raise ValueError("curves must map at least one label to a list of histories")
+    runs = {}
+    for label, histories in curves.items():
+        if not histories:
+            raise ValueError(f"curves[{label!r}] must hold at least one history (one per seed)")
+        for history in histories:
+            if key not in history:
+                raise ValueError(
+                    f"key {key!r} is missing from a history of {label!r}; it has {sorted(history)}"
+                )
+        lengths = sorted({len(history[key]) for history in histories})
+        if len(lengths) > 1 or lengths[0] == 0:
+            raise ValueError(
+                f"the seeds of {label!r} must have the same number of epochs (at least one), "
+                f"got {lengths}"
+            )
+        runs[label] = np.array([history[key] for history in histories], dtype=float)
+    own_figure = ax is None
+    if own_figure:
+        _, ax = plt.subplots(figsize=(size, size * 0.8))
+    for label, values in runs.items():
+        epochs = np.arange(1, values.shape[1] + 1)
+        seeds = f"{len(values)} seed" if len(values) == 1 else f"{len(values)} seeds"
+        (line,) = ax.plot(epochs, values.mean(axis=0), marker=".", label=f"{label} ({seeds})")
+        ax.fill_between(
+            epochs, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2
+        )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(label_axis or key)
+    ax.legend(
+        fontsize=8, title="line: mean over seeds\nband: lowest to highest seed", title_fontsize=8
+    )
+    if own_figure:  # a caller's figure keeps the layout its caller chose
+        ax.figure.tight_layout()
+    return ax.figure
 
 
 def draw_unet(filters, image_size: int = 128, ax=None, skip_connections: bool = True):

@@ -211,11 +211,23 @@ def _datasets(model: keras.Model, train, val, settings: _Settings):
     return train_data, val_data
 
 
+class _BestWeights(keras.callbacks.Callback):
+    """Keeps the weights of the epoch with the lowest validation loss, in memory: one copy per
+    improvement instead of a file written each time (the checkpoint is saved once, at the end)."""
+
+    def on_train_begin(self, logs=None):
+        self.best, self.weights = np.inf, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get("val_loss", np.inf)
+        if self.weights is None or value < self.best:
+            self.best, self.weights = value, self.model.get_weights()
+
+
 def _train(model, train_data, val_data, num_epochs: int, checkpoint, verbose: bool) -> dict:
-    """The training loop: Keras's `fit` with one line per epoch and the best epoch checkpointed;
-    the model ends with the best weights, and the history is cached beside them."""
-    log = EpochLine(num_epochs, verbose)
-    best = keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True)
+    """The training loop: Keras's `fit` with one line per epoch; the model ends with the weights
+    of its best epoch (lowest validation loss), saved with the history beside them."""
+    log, best = EpochLine(num_epochs, verbose), _BestWeights()
     start = time.perf_counter()
     history = model.fit(
         train_data,
@@ -228,7 +240,8 @@ def _train(model, train_data, val_data, num_epochs: int, checkpoint, verbose: bo
     history = {key: [float(v) for v in values] for key, values in history.items()}
     history["seconds"] = time.perf_counter() - start
     history["log"] = log.lines
-    _load_weights(model, checkpoint)
+    model.set_weights(best.weights)
+    model.save(checkpoint)
     checkpoint.with_suffix(".json").write_text(json.dumps(history))
     return history
 
@@ -271,11 +284,18 @@ def predict(model: keras.Model, images, batch_size: int = 32) -> np.ndarray:
     )
 
 
-def evaluate(model: keras.Model, images, masks, threshold: float = 0.5) -> dict[str, float]:
-    """Mean per-image Dice, IoU and HD95 on a test set."""
+def evaluate(
+    model: keras.Model, images, masks, threshold: float = 0.5, membranes: bool = False
+) -> dict[str, float]:
+    """Mean per-image Dice, IoU and HD95 on a test set; with `membranes`, also the boundary
+    F-score (1 px tolerance) and the topology score V_rand of the cells the membranes enclose."""
     probabilities = predict(model, images)
-    return {
+    scores = {
         "dice": metrics.dice(masks, probabilities, threshold),
         "iou": metrics.iou(masks, probabilities, threshold),
         "hd95": metrics.hd95(masks, probabilities, threshold),
     }
+    if membranes:
+        scores["boundary_f"] = metrics.boundary_f1(masks, probabilities, threshold)
+        scores["v_rand"] = metrics.v_rand(masks, probabilities, threshold)
+    return scores
