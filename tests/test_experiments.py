@@ -163,7 +163,8 @@ def test_a_gap_near_the_rules_boundary_is_inconclusive():
     pooled = 0.1 / 2**0.5
     threshold = experiments.MARGIN * pooled
     a_base = [-0.1, 0.0, 0.1]  # sd exactly 0.1
-    for factor, expected in ((1.05, "inconclusive"), (1.15, "inconclusive"), (1.5, "above")):
+    cases = ((1.05, "inconclusive"), (1.4, "inconclusive"), (1.6, "above"))
+    for factor, expected in cases:
         gap = factor * threshold
         a = runs("a", [0.5 + gap + v for v in a_base])
         b = runs("b", [0.5, 0.5, 0.5])

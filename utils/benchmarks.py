@@ -157,6 +157,60 @@ def unetpp_vae_cpu(tiny: bool = False) -> Iterable[Row]:
     return rows
 
 
+@benchmark
+def training_settings(tiny: bool = False) -> Iterable[Row]:
+    """What a training epoch costs through `training.fit` (augmentation, validation, best
+    weights), for the membrane UNet at the cpu profile's full size and in its comparison setting,
+    and for UNet++ in the comparison setting: the median epoch after the first (which traces and,
+    with XLA, compiles) and the whole run; XLA (off by default on a CPU) for comparison."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import dataclasses
+
+    import numpy as np
+
+    from utils import data, models, training
+    from utils.config import PROFILES
+
+    profile = PROFILES["ci" if tiny else "cpu"]
+    num_epochs = 1 if tiny else 4
+    rows = []
+    comparison = profile.comparison()
+    cases = (
+        ("UNet, full size", profile, models.build_unet, True, None),
+        ("UNet, full size, no augmentation", profile, models.build_unet, False, None),
+        ("UNet, full size, XLA", profile, models.build_unet, True, True),
+        ("UNet, comparison setting", comparison, models.build_unet, True, None),
+        ("UNet++, comparison setting", comparison, models.build_unet_plus_plus, True, None),
+        ("UNet++, comparison setting, XLA", comparison, models.build_unet_plus_plus, True, True),
+    )
+    for label, setting, builder, augment, jit_compile in cases:
+        setting = dataclasses.replace(setting, num_epochs=num_epochs)
+        train, val, _ = data.load_embedded("membranes", setting)
+        filters = models.scaled_filters(models.UNET_PLUS_PLUS_FILTERS, setting.width)
+        options = {"upsampling": "transpose"} if builder is models.build_unet else {}
+        shape = (setting.image_size, setting.image_size, 1)
+        model = training.build(builder, shape, filters, **options)
+        history = training.fit(
+            model,
+            train,
+            val,
+            setting,
+            "bench",
+            loss="paper",
+            augment=augment,
+            use_cache=False,
+            verbose=False,
+            jit_compile=jit_compile,
+        )
+        seconds = history["epoch_seconds"]
+        total = history["seconds"]
+        epoch = float(np.median(seconds[1:] if len(seconds) > 1 else seconds))
+        side = setting.image_size
+        what = f"{label} ({side}x{side}, {len(train[0])} images)"
+        rows += [(f"{what}: epoch", epoch, "s"), (f"{what}: {num_epochs} epochs", total, "s")]
+    return rows
+
+
 def cpu_name() -> str:
     """The processor's model name (Linux), else the architecture."""
     try:

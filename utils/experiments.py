@@ -432,9 +432,11 @@ METRIC_LABELS = {
 LOWER_IS_BETTER = {"hd95"}
 #: The rule: every seed ranks the two the same way, and the mean gap exceeds MARGIN pooled
 #: standard deviations — by a clear distance: a gap within BOUNDARY of the threshold is called
-#: inconclusive, since another CPU's round-off could push it to the other side.
+#: inconclusive, since another CPU's round-off could push it to the other side. Measured: rerun
+#: with oneDNN off, notebook 05's UNet moved its pooled sd by a third (one slow seed moved most),
+#: which took a gap from 1.4 to 0.9 times the threshold; a 20 % band would have flipped it.
 MARGIN = 2.0
-BOUNDARY = 0.2
+BOUNDARY = 0.5
 
 
 @dataclasses.dataclass(frozen=True)

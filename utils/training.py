@@ -50,7 +50,7 @@ class EpochLine(keras.callbacks.Callback):
 
     def __init__(self, num_epochs: int, verbose: bool = True):
         super().__init__()
-        self.num_epochs, self.verbose, self.lines = num_epochs, verbose, []
+        self.num_epochs, self.verbose, self.lines, self.seconds = num_epochs, verbose, [], []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
@@ -60,6 +60,7 @@ class EpochLine(keras.callbacks.Callback):
             f"{key} {value:.3f}" for key, value in (logs or {}).items() if key != "learning_rate"
         )
         seconds = time.perf_counter() - self.start
+        self.seconds.append(seconds)
         self.lines.append(f"epoch {epoch + 1:>2}/{self.num_epochs} · {values} · {seconds:.1f} s")
         if self.verbose:
             print(self.lines[-1], flush=True)
@@ -84,6 +85,7 @@ class _Settings:
     batch_size: int
     augment: bool
     seed: int
+    jit_compile: bool | str  # XLA: "auto" (Keras decides) or False
 
 
 def fit(
@@ -99,6 +101,7 @@ def fit(
     batch_size: int | None = None,
     augment: bool = True,
     seed: int = 0,
+    jit_compile: bool | str | None = None,
     use_cache: bool = True,
     verbose: bool = True,
 ) -> dict:
@@ -111,9 +114,11 @@ def fit(
     other model with `loss=None`, or a VAE with a loss, is a ValueError. `num_epochs` and
     `batch_size` default to the profile's.
 
-    The best weights (lowest validation loss) are kept. The checkpoint is cached under a key made
-    from the model's architecture, the training settings and the data itself, so rerunning a
-    notebook reuses it instead of training again (`use_cache=False` forces training).
+    `jit_compile` None means XLA off on a CPU (compiling costs more than it saves on these small
+    models) and Keras's choice with a GPU. The best weights (lowest validation loss) are kept.
+    The checkpoint is cached under a key made from the model's architecture, the training
+    settings and the data itself, so rerunning a notebook reuses it instead of training again
+    (`use_cache=False` forces training).
     """
     _check_arguments(model, name, loss, schedule, num_epochs, batch_size)
     settings = _Settings(
@@ -124,6 +129,7 @@ def fit(
         int(batch_size or profile.batch_size),
         augment,
         seed,
+        _jit_compile(jit_compile),
     )
     checkpoint = cache_dir("models") / f"{name}-{_cache_key(model, train, val, settings)}.keras"
     _compile(model, settings, num_train=len(train[0]))
@@ -169,9 +175,23 @@ def _cache_key(model: keras.Model, train, val, settings: _Settings) -> str:
             settings.seed,
             settings.batch_size,
             keras.__version__,
+            settings.jit_compile,
         ]
     )
     return hashlib.sha256(description.encode()).hexdigest()[:12] + "-" + _fingerprint(*train, *val)
+
+
+def _jit_compile(value):
+    """XLA or not: on a CPU off by default — compiling each new small model takes seconds, more
+    than XLA saves on its steps (measured in `make bench`, `training_settings`); with a GPU,
+    Keras decides ("auto")."""
+    if value is not None:
+        if value not in (True, False, "auto"):
+            raise ValueError(f"jit_compile must be True, False, 'auto' or None, got {value!r}")
+        return value
+    import tensorflow as tf
+
+    return "auto" if tf.config.list_physical_devices("GPU") else False
 
 
 def _compile(model: keras.Model, settings: _Settings, num_train: int) -> None:
@@ -182,7 +202,7 @@ def _compile(model: keras.Model, settings: _Settings, num_train: int) -> None:
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
     optimizer = keras.optimizers.Adam(learning_rate)
     if isinstance(model, models.VAE):  # its train_step and test_step compute and track the loss
-        model.compile(optimizer)
+        model.compile(optimizer, jit_compile=settings.jit_compile)
         return
     num_outputs = _num_outputs(model)  # a deep-supervised UNet++: several, one loss each
     if num_outputs > 1:
@@ -190,9 +210,12 @@ def _compile(model: keras.Model, settings: _Settings, num_train: int) -> None:
             optimizer,
             [LOSSES[settings.loss]] * num_outputs,
             metrics=[[_iou()] for _ in range(num_outputs)],
+            jit_compile=settings.jit_compile,
         )
     else:
-        model.compile(optimizer, LOSSES[settings.loss], metrics=[_iou()])
+        model.compile(
+            optimizer, LOSSES[settings.loss], metrics=[_iou()], jit_compile=settings.jit_compile
+        )
 
 
 def _datasets(model: keras.Model, train, val, settings: _Settings):
@@ -240,6 +263,7 @@ def _train(model, train_data, val_data, num_epochs: int, checkpoint, verbose: bo
     history = {key: [float(v) for v in values] for key, values in history.items()}
     history["seconds"] = time.perf_counter() - start
     history["log"] = log.lines
+    history["epoch_seconds"] = log.seconds
     model.set_weights(best.weights)
     model.save(checkpoint)
     checkpoint.with_suffix(".json").write_text(json.dumps(history))
