@@ -26,15 +26,20 @@ NOTEBOOKS = {
         "backprop; receptive field."
     ),
     "02_upsampling_by_hand": (
-        "Nearest and bilinear upsampling, transposed convolution three ways, checkerboards."
+        "Nearest and bilinear upsampling, transposed convolution three ways, checkerboards; "
+        "learned upsamplers compared over seeds."
     ),
     "03_data_and_metrics": (
-        "Embedded microscopy datasets, aligned augmentation, Dice / IoU / HD95 by hand."
+        "Embedded microscopy datasets, aligned augmentation, Dice / IoU / HD95, boundary F and "
+        "V_rand by hand."
     ),
     "04_unet": (
-        "The source document's UNet: built, trained, dissected; skip connections put on trial."
+        "The source document's UNet: built, trained, dissected; skip connections put on trial "
+        "over seeds."
     ),
-    "05_unet_plus_plus": "UNet++: nested skips, deep supervision, pruning L1-L4.",
+    "05_unet_plus_plus": (
+        "UNet++: nested skips, deep supervision, pruning L1-L4; over seeds, against its controls."
+    ),
     "06_vae": (
         "The source document's VAE: reparameterisation, closed-form KL, ELBO, sampling, beta."
     ),
