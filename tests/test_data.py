@@ -12,11 +12,12 @@ import zipfile
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy import ndimage
 
 from utils import data, metrics
 from utils.config import PROFILES
 
-MAKERS = [data.make_nuclei, data.make_membranes]
+MAKERS = [data.make_nuclei, data.make_membranes, data.make_crops]
 
 
 @pytest.mark.parametrize("make", MAKERS)
@@ -270,3 +271,59 @@ def test_cores_keep_only_pixels_deep_inside_an_object():
         data.cores(mask[0])
     with pytest.raises(ValueError, match="depth must be > 0"):
         data.cores(mask, depth=0)
+
+
+def test_crops_hold_one_centred_object_with_its_factors():
+    images, masks, factors = data.make_crops(20, 32, seed=1, return_factors=True)
+    assert factors.shape == (20, len(data.CROP_FACTORS))
+    rows, cols = np.indices((32, 32))
+    for image, mask, factor in zip(images[..., 0], masks[..., 0], factors, strict=True):
+        count = ndimage.label(mask)[1]
+        assert count == 1  # one object
+        centre = np.array([rows[mask > 0].mean(), cols[mask > 0].mean()])
+        assert np.abs(centre - 15.5).max() < 4  # near the centre
+        radius = dict(zip(data.CROP_FACTORS, factor, strict=True))["radius"]
+        area = np.pi * (radius * 32) ** 2  # an ellipse of axes r*sqrt(e), r/sqrt(e)
+        assert 0.7 < mask.sum() / area < 1.3
+        assert image[mask > 0].mean() > image[mask == 0].mean() + 0.1  # bright on dark
+    assert factors[:, 0].std() > 0.02 and factors[:, 4].std() > 0.1  # varied size, brightness
+
+
+def test_load_embedded_crops_are_smaller_and_four_times_as_many():
+    profile = PROFILES["ci"]
+    train, _, test = data.load_embedded("crops", profile)
+    assert train[0].shape[1:] == (data.crop_size(profile),) * 2 + (1,)
+    assert len(train[0]) == data.CROPS_PER_IMAGE * profile.num_train
+    assert len(test[0]) == data.CROPS_PER_IMAGE * profile.num_test
+
+
+def test_regression_targets_need_no_augmentation():
+    images = np.zeros((4, 16, 16, 1), np.float32)
+    batch = next(iter(data.make_dataset(images, np.ones((4, 3)), batch_size=2)))
+    assert tuple(batch[1].shape) == (2, 3)
+    with pytest.raises(ValueError, match="only without augmentation"):
+        data.make_dataset(images, np.ones((4, 3)), batch_size=2, augment=True)
+
+
+@pytest.mark.parametrize("kind", list(data.DEGRADATIONS))
+def test_degradations_keep_the_shape_and_range(kind):
+    images = data.make_crops(4, 32, seed=2)[0]
+    degraded = data.degrade(images, kind, seed=1)
+    assert degraded.shape == images.shape and degraded.dtype == np.float32
+    assert degraded.min() >= 0 and degraded.max() <= 1
+    np.testing.assert_array_equal(degraded, data.degrade(images, kind, seed=1))  # reproducible
+    assert not np.array_equal(degraded, images)
+
+
+def test_shuffles_keep_each_images_pixels_and_blur_keeps_the_mean():
+    images = data.make_crops(3, 32, seed=2)[0]
+    for kind in ("shuffled pixels", "shuffled blocks (8 px)"):
+        shuffled = data.degrade(images, kind)
+        np.testing.assert_array_equal(
+            np.sort(shuffled.reshape(3, -1)), np.sort(images.reshape(3, -1))
+        )
+    blurred = data.degrade(images, "blurred (sigma 2 px)")
+    np.testing.assert_allclose(blurred.mean(), images.mean(), rtol=0.02)
+    assert blurred.std() < images.std()
+    with pytest.raises(ValueError, match="kind must be one of"):
+        data.degrade(images, "sharpened")

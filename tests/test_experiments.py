@@ -3,6 +3,7 @@
 import dataclasses
 import re
 
+import numpy as np
 import pytest
 
 from utils import experiments, setup
@@ -79,6 +80,7 @@ def test_every_recipe_builds_under_the_profiles():
                 "batch_size",
                 "learning_rate",
                 "schedule",
+                "augment",
                 "verbose",
             }
 
@@ -111,8 +113,10 @@ def test_run_seeds_returns_a_table_per_seed(cache):
     assert table.splitlines()[0] == "small-unet" and "mean" in table and "sd" in table
     rare = experiments.run_seeds("rare-dice", TINY, seeds=[0])
     assert set(rare.scores[0]) == {"dice", "iou", "hd95"}  # nuclei cores: no membrane scores
-    with pytest.raises(ValueError, match="is an autoencoder"):
+    with pytest.raises(ValueError, match="the VAEs of the crops"):
         experiments.run_seeds("vae-nuclei", TINY)
+    with pytest.raises(ValueError, match="another kind of autoencoder"):
+        experiments.run_seeds("crops-unet-autoencoder", TINY)
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         experiments.run_seeds("small-unet", TINY, seeds=[-1])
 
@@ -201,3 +205,51 @@ def test_last_change_measures_how_far_the_curve_still_moves():
     assert result.last_change("val_iou", last=3) == pytest.approx([0.01, 0.1])
     with pytest.raises(ValueError, match=r"key must be one of \['val_iou'\]"):
         result.last_change("val_loss")
+
+
+def test_crop_recipes_use_the_crops_side_and_show_it():
+    cpu = setup.PROFILES["cpu"]
+    for name in ("vae-crops", "crops-features", "crops-unet"):
+        assert experiments.recipe(name).input_shape(cpu) == (32, 32, 1)
+    assert experiments.recipe("membranes-unet").input_shape(cpu) == (64, 64, 1)
+    text = experiments.show("vae-crops", cpu)
+    assert 'data.load_embedded("crops", PROFILE)' in text and "(32, 32, 1)" in text
+    assert "augment=False" in text and "batch_size=64" in text
+    features = experiments.show("crops-features", cpu)
+    assert 'experiments.splits("crops-features", PROFILE)' in features and 'loss="mse"' in features
+    betas = [name for name in experiments.RECIPES if name.startswith("vae-crops-beta")]
+    assert len(betas) + 1 == len(experiments.BETAS) >= 3
+
+
+def test_crop_factors_are_standardised_targets():
+    train, val, _ = experiments.splits("crops-features", TINY)
+    assert train[1].shape == (len(train[0]), 7) and len(val[1]) == len(val[0])
+    np.testing.assert_allclose(train[1].mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(train[1].std(0), 1, rtol=1e-4)
+
+
+def test_generators_are_scored_with_the_sample_quality_measure(cache):
+    experiments.sample_quality.cache_clear()
+    quality = experiments.sample_quality(TINY)
+    count = experiments.num_quality_images(TINY)
+    assert quality.reference.shape == (count, 32)
+    real = experiments.real_crops(TINY)
+    assert real.shape == (count, 32, 32, 1)
+    assert quality.distance(real) < quality.distance(np.random.default_rng(0).random(real.shape))
+    with pytest.raises(ValueError, match=r"images must be \(N, 32, 32, 1\)"):
+        quality.distance(real[..., 0])
+    vae = experiments.run_seeds("vae-crops", TINY, seeds=[0])
+    scores = {"excess", "psnr", "sample_fd", "midpoint_fd", "sample_statistics_fd"}
+    assert set(vae.scores[0]) == scores | {"kl"}
+    assert vae.scores[0]["excess"] > 0 and vae.scores[0]["sample_fd"] > 0
+    autoencoder = experiments.run_seeds("autoencoder-crops", TINY, seeds=[0])
+    assert "kl" not in autoencoder.scores[0]  # a plain autoencoder has no sigma, no KL term
+
+
+def test_lower_is_better_for_distances_and_excess():
+    assert {"sample_fd", "midpoint_fd", "excess", "hd95"} <= experiments.LOWER_IS_BETTER
+    closer = SeedRuns("a", [0, 1, 2], [{"sample_fd": v} for v in (1.0, 1.1, 0.9)])
+    farther = SeedRuns("b", [0, 1, 2], [{"sample_fd": v} for v in (5.0, 5.2, 4.9)])
+    result = experiments.verdict(closer, farther, "sample_fd")
+    assert result.outcome == "above"
+    assert result.line == "Verdict: a below b on sample FD (every seed)"

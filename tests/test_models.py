@@ -221,3 +221,15 @@ def test_flops_by_hand():
     assert models.flops_per_image(vae) == (
         models.flops_per_image(vae.encoder) + models.flops_per_image(vae.decoder)
     )
+
+
+def test_feature_network_and_its_extractor():
+    network = models.build_feature_network((32, 32, 1), num_outputs=7, num_features=12)
+    assert network.output.shape[1:] == (7,)
+    extractor = models.feature_extractor(network)
+    assert extractor.output.shape[1:] == (12,)
+    assert extractor.get_layer("conv1") is network.get_layer("conv1")  # shared weights
+    with pytest.raises(ValueError, match="must have a layer named 'features'"):
+        models.feature_extractor(models.build_unet((16, 16, 1), (4, 8)))
+    with pytest.raises(ValueError, match="num_features must be a positive int"):
+        models.build_feature_network(num_features=0)

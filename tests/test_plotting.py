@@ -280,3 +280,14 @@ def test_plot_seed_curves_draws_on_a_given_axis_and_labels_it_with_the_key():
 def test_plot_seed_curves_rejects_bad_input(curves, message):
     with pytest.raises(ValueError, match=message):
         plotting.plot_seed_curves(curves)
+
+
+def test_mosaic_tiles_images_with_gaps():
+    images = np.arange(3 * 2 * 2, dtype=float).reshape(3, 2, 2, 1)
+    tiled = plotting.mosaic(images, ncols=2, gap=1, fill=-1)
+    assert tiled.shape == (5, 5)
+    np.testing.assert_array_equal(tiled[:2, :2], images[0, ..., 0])
+    np.testing.assert_array_equal(tiled[3:, :2], images[2, ..., 0])
+    assert (tiled[2] == -1).all() and (tiled[3:, 3:] == -1).all()  # gaps and the empty tile
+    with pytest.raises(ValueError, match="ncols must be a positive int"):
+        plotting.mosaic(images, ncols=0)

@@ -101,7 +101,8 @@ def test_strategy_on_one_gpu_computes_in_float16(monkeypatch):
     ("kwargs", "message"),
     [
         ({"name": "bad name/x"}, r"name must be letters"),
-        ({"loss": "mse"}, r"loss must be one of"),
+        ({"loss": "focal"}, r"loss must be one of"),
+        ({"loss": "mse"}, r"augment must be False with loss='mse'"),
         ({"schedule": "step"}, r"schedule must be 'constant' or 'cosine'"),
         ({"num_epochs": 0}, r"num_epochs must be a positive integer or None, got 0"),
         ({"batch_size": 2.5}, r"batch_size must be a positive integer or None, got 2.5"),
@@ -136,3 +137,20 @@ def test_deep_supervision_trains_every_head(cache, splits):
     with pytest.raises(ValueError, match=r"model has 2 outputs"):
         training.evaluate(model, *test)
     assert set(training.evaluate(models.average_heads(model), *test)) == {"dice", "iou", "hd95"}
+
+
+def test_a_regression_trains_on_targets_of_any_shape(cache, splits):
+    train, val, _ = splits
+    keras.utils.set_random_seed(0)
+    network = training.build(models.build_feature_network, (16, 16, 1), num_outputs=3, filters=(4,))
+    targets = [images.reshape(len(images), -1)[:, :3] for images in (train[0], val[0])]
+    history = training.fit(
+        network,
+        (train[0], targets[0]),
+        (val[0], targets[1]),
+        TINY,
+        "tiny-regression",
+        loss="mse",
+        augment=False,
+    )
+    assert "iou" not in history and len(history["val_loss"]) == TINY.num_epochs

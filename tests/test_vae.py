@@ -154,3 +154,13 @@ def test_description_does_not_depend_on_what_was_built_before():
     keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(2)])
     models.build_unet((16, 16, 1), (4, 8))
     assert models.build_vae((16, 16, 1), latent_dim=2, filters=(4,)).to_json() == first
+
+
+def test_the_reconstruction_floor_is_the_binary_entropy_and_the_excess_is_zero_at_it():
+    images = np.array([0.0, 0.5, 0.2, 1.0], np.float32).reshape(1, 2, 2, 1)
+    entropy = -sum(p * np.log(p) + (1 - p) * np.log(1 - p) for p in (0.5, 0.2))
+    np.testing.assert_allclose(metrics.bernoulli_floor(images), [entropy], rtol=1e-5)
+    np.testing.assert_allclose(metrics.bernoulli_excess(images, images), [0.0], atol=1e-4)
+    worse = metrics.bernoulli_excess(images, np.full_like(images, 0.5))
+    assert worse[0] > 0.5  # a wrong reconstruction pays above the floor
+    np.testing.assert_allclose(metrics.bernoulli_floor(np.zeros((2, 3, 3, 1))), 0, atol=1e-4)

@@ -19,7 +19,17 @@ from scipy import interpolate, ndimage
 from utils.config import ROOT, cache_dir
 
 REGISTRY_PATH = ROOT / "data" / "registry.json"
-EMBEDDED = ("nuclei", "membranes")
+EMBEDDED = ("nuclei", "membranes", "crops")
+#: What each single-object crop's `factors` column holds (`make_crops(..., return_factors=True)`).
+CROP_FACTORS = (
+    "radius",
+    "elongation",
+    "orientation_cos",
+    "orientation_sin",
+    "brightness",
+    "background",
+    "blur",
+)
 
 
 # --- shared helpers ------------------------------------------------------------------------------
@@ -215,6 +225,121 @@ def make_membranes(num_images: int, image_size: int = 128, seed: int = 0):
     return _stack(_one_membrane_image, num_images, image_size, seed, 2, np.float32)
 
 
+# --- single-object crops -------------------------------------------------------------------------
+
+
+def _one_crop(rng, size: int):
+    """One nucleus, near the centre: (image, mask, factors) — see `make_crops`."""
+    radius = rng.uniform(0.16, 0.3) * size
+    elongation = rng.uniform(1.0, 1.8)  # long axis / short axis
+    a, b = radius * np.sqrt(elongation), radius / np.sqrt(elongation)
+    theta, phases = rng.uniform(0, np.pi), rng.uniform(0, 2 * np.pi, 2)
+    wobble = rng.uniform(0.0, 0.08, 2)
+    cy, cx = (size - 1) / 2 + rng.uniform(-0.06, 0.06, 2) * size
+    yy, xx = np.mgrid[0:size, 0:size]
+    dy, dx = yy - cy, xx - cx
+    u = dx * np.cos(theta) + dy * np.sin(theta)
+    v = -dx * np.sin(theta) + dy * np.cos(theta)
+    angle = np.arctan2(v, u)
+    boundary = (
+        1 + wobble[0] * np.cos(2 * angle + phases[0]) + wobble[1] * np.cos(3 * angle + phases[1])
+    )
+    distance = np.sqrt((u / a) ** 2 + (v / b) ** 2) / boundary  # < 1 inside
+    inside = distance < 1
+    brightness = rng.uniform(0.35, 1.0)
+    signal = np.where(inside, brightness * (0.8 + 0.2 * (1 - np.clip(distance, 0, 1) ** 2)), 0.0)
+    signal *= 1 + 0.15 * _smooth_noise(rng, size, 1.2)  # chromatin texture
+    background = rng.uniform(0.03, 0.15)
+    blur = rng.uniform(0.6, 1.4)  # the optics
+    image = ndimage.gaussian_filter(signal, blur, truncate=3.0) + background
+    image = _shot_noise(rng, image, photons=rng.uniform(60, 200), read_noise=0.01)
+    # The orientation as a point on a circle of radius (elongation - 1): a round nucleus has none.
+    spread = (elongation - 1) / 0.8
+    factors = (
+        radius / size,
+        elongation,
+        spread * np.cos(2 * theta),
+        spread * np.sin(2 * theta),
+        brightness,
+        background,
+        blur,
+    )
+    return np.clip(image, 0, 1), inside, np.array(factors, np.float32)
+
+
+def make_crops(num_images: int, image_size: int = 32, seed: int = 0, return_factors: bool = False):
+    """Single-object crops: one nucleus per image, near the centre — (images, masks), each
+    (N, H, W, 1), images float32 in [0, 1], masks float32 {0, 1}.
+
+    The nuclei of `make_nuclei` one at a time, so that a generated image can be judged at a
+    glance: varied in size, elongation, orientation, brightness and texture, on a dark background
+    of varied level, blurred by the optics, with shot noise. `return_factors=True` adds the
+    factors each image was drawn with, (N, 7), named by `CROP_FACTORS`.
+    """
+    _check_sizes(num_images, image_size)
+    images = np.empty((num_images, image_size, image_size, 1), np.float32)
+    masks = np.empty_like(images)
+    factors = np.empty((num_images, len(CROP_FACTORS)), np.float32)
+    for index in range(num_images):
+        rng = np.random.default_rng([seed, index, 3])
+        images[index, ..., 0], masks[index, ..., 0], factors[index] = _one_crop(rng, image_size)
+    return (images, masks, factors) if return_factors else (images, masks)
+
+
+#: The degradations notebook 06 validates its sample-quality measure on, mildest first in each
+#: family (blur, shuffling, noise); none of them is seen while the measure's network trains.
+DEGRADATIONS = {
+    "blurred (sigma 1 px)": "a Gaussian blur of 1 px",
+    "blurred (sigma 2 px)": "a Gaussian blur of 2 px",
+    "jittered (1 px)": "each pixel replaced by a random neighbour (up to 1 px away)",
+    "shuffled blocks (8 px)": "the image cut into 8 x 8 px blocks, put back in random order",
+    "shuffled pixels": "all pixels of the image in random order: its histogram, nothing else",
+    "Gaussian noise": "noise with the images' mean and standard deviation",
+    "uniform noise": "uniform noise in [0, 1]",
+}
+
+
+def degrade(images, kind: str, seed: int = 0) -> np.ndarray:
+    """`images` (N, H, W, 1) with one of the `DEGRADATIONS` applied (random ones drawn with
+    `seed`), float32 in [0, 1]."""
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4 or images.shape[-1] != 1:
+        raise ValueError(f"images must be (N, H, W, 1), got shape {images.shape}")
+    if kind not in DEGRADATIONS:
+        raise ValueError(f"kind must be one of {list(DEGRADATIONS)}, got {kind!r}")
+    rng = np.random.default_rng(seed)
+    count, height, width, _ = images.shape
+    if kind.startswith("blurred"):
+        sigma = 1.0 if "1 px" in kind else 2.0
+        result = ndimage.gaussian_filter(images, (0, sigma, sigma, 0))
+    elif kind.startswith("jittered"):
+        rows = np.clip(
+            np.arange(height)[:, None] + rng.integers(-1, 2, (count, height, width)), 0, height - 1
+        )
+        cols = np.clip(
+            np.arange(width)[None, :] + rng.integers(-1, 2, (count, height, width)), 0, width - 1
+        )
+        result = images[np.arange(count)[:, None, None], rows, cols]
+    elif kind.startswith("shuffled blocks"):
+        block = 8
+        if height % block or width % block:
+            raise ValueError(
+                f"images must have sides divisible by {block}, got {images.shape[1:3]}"
+            )
+        grid = images.reshape(count, height // block, block, width // block, block, 1)
+        grid = grid.transpose(0, 1, 3, 2, 4, 5).reshape(count, -1, block, block, 1)
+        grid = np.stack([tiles[rng.permutation(len(tiles))] for tiles in grid])
+        grid = grid.reshape(count, height // block, width // block, block, block, 1)
+        result = grid.transpose(0, 1, 3, 2, 4, 5).reshape(images.shape)
+    elif kind == "shuffled pixels":
+        result = rng.permuted(images.reshape(count, -1), axis=1).reshape(images.shape)
+    elif kind == "Gaussian noise":
+        result = images.mean() + images.std() * rng.standard_normal(images.shape)
+    else:
+        result = rng.random(images.shape)
+    return np.clip(result, 0, 1).astype(np.float32)
+
+
 # --- splits and tf.data pipelines ----------------------------------------------------------------
 
 
@@ -298,10 +423,13 @@ def make_dataset(
 
     images, masks = np.asarray(images, np.float32), np.asarray(masks, np.float32)
     if images.ndim != 4 or images.shape != masks.shape:
-        raise ValueError(
-            f"images and masks must both be (N, H, W, C) of the same shape, got {images.shape} "
-            f"and {masks.shape}"
-        )
+        # Without augmentation the targets may be anything with one row per image (regression).
+        if augment or images.ndim != 4 or len(masks) != len(images):
+            raise ValueError(
+                f"images and masks must both be (N, H, W, C) of the same shape, got "
+                f"{images.shape} and {masks.shape} (other targets, one row per image, only "
+                "without augmentation)"
+            )
     dataset = tf.data.Dataset.from_tensor_slices((images, masks))
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -315,14 +443,27 @@ def make_dataset(
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+#: Crops hold a quarter of the pixels of the profile's images (or fewer): four times as many.
+CROPS_PER_IMAGE = 4
+
+
+def crop_size(profile) -> int:
+    """The side of the profile's single-object crops: its comparison setting's image side."""
+    return profile.comparison_size
+
+
 def load_embedded(name: str, profile, seed: int = 0):
-    """Train / validation / test splits of an embedded dataset at the profile's sizes."""
-    makers = {"nuclei": make_nuclei, "membranes": make_membranes}
+    """Train / validation / test splits of an embedded dataset at the profile's sizes; "crops"
+    (`make_crops`) at side `crop_size(profile)`, `CROPS_PER_IMAGE` times as many images."""
+    makers = {"nuclei": make_nuclei, "membranes": make_membranes, "crops": make_crops}
     if name not in makers:
         raise ValueError(f"name must be one of {sorted(makers)}, got {name!r}")
-    total = profile.num_train + profile.num_val + profile.num_test
-    images, masks = makers[name](total, profile.image_size, seed)[:2]
-    return split(images, masks, profile.num_val, profile.num_test)
+    counts = np.array([profile.num_train, profile.num_val, profile.num_test])
+    size = profile.image_size
+    if name == "crops":
+        counts, size = counts * CROPS_PER_IMAGE, crop_size(profile)
+    images, masks = makers[name](int(counts.sum()), size, seed)[:2]
+    return split(images, masks, int(counts[1]), int(counts[2]))
 
 
 # --- real datasets, on demand --------------------------------------------------------------------

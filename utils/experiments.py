@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from utils import data, models, training
+from utils import data, metrics, models, training
 
 # --- recipes -------------------------------------------------------------------------------------
 
@@ -41,6 +41,14 @@ class Recipe:
     def setting(self, profile):
         """The profile the recipe trains under: `profile`, or its comparison setting."""
         return profile.comparison() if self.comparison else profile
+
+    def input_shape(self, profile) -> tuple[int, int, int]:
+        """The shape of one input image: the setting's side, or the crops' (`data.crop_size`)."""
+        if self.dataset.startswith("crops"):
+            size = data.crop_size(profile)
+        else:
+            size = self.setting(profile).image_size
+        return (size, size, 1)
 
 
 def _paper_filters(profile, widen: float = 1.0, depth: int = 4) -> tuple[int, ...]:
@@ -122,6 +130,60 @@ def _vae(name: str, dataset: str, **options) -> Recipe:
     )
 
 
+def _crop_training(profile) -> dict:
+    """Models of the single-object crops: four times the images (`data.CROPS_PER_IMAGE`) in
+    batches four times as large — as many steps per epoch as the profile's other models — twice
+    the profile's epochs, no augmentation (the generator already varies size and orientation)."""
+    return {
+        "batch_size": data.CROPS_PER_IMAGE * profile.batch_size,
+        "num_epochs": 2 * profile.num_epochs,
+        "augment": False,
+        "verbose": False,
+    }
+
+
+def _crop_vae(name: str, **options) -> Recipe:
+    """Notebook 06's VAE (or a relative) on the single-object crops: the source's encoder and
+    decoder at the profile's width, a constant learning rate of 0.003."""
+    return Recipe(
+        name,
+        "crops",
+        models.build_vae,
+        lambda p: {"filters": _vae_filters(p), "latent_dim": 16, **options},
+        lambda p: {
+            "loss": None,
+            "learning_rate": 3e-3,
+            "schedule": "constant",
+            **_crop_training(p),
+        },
+        autoencoder=True,
+    )
+
+
+def _crop_segmenter(name: str, builder: Callable, autoencoder: bool = False, **options) -> Recipe:
+    """Notebook 07's networks on the crops: the source's filters (two poolings) at the profile's
+    width, the profile's epochs; segmenters learn the mask with the UNet++ paper's loss, an
+    `autoencoder` learns to return its input (binary cross-entropy, as the VAE)."""
+    return Recipe(
+        name,
+        "crops",
+        builder,
+        lambda p: {"filters": models.scaled_filters(models.SEED_FILTERS, p.width), **options},
+        lambda p: {
+            "loss": "bce" if autoencoder else "paper",
+            **_crop_training(p),
+            "num_epochs": p.num_epochs,
+        },
+        autoencoder=autoencoder,
+    )
+
+
+#: The judge's filters: the same small network in every profile.
+FEATURE_FILTERS = (16, 32, 64)
+
+#: The β values notebook 06 compares (β = 1 is the ELBO itself).
+BETAS = (0.25, 1.0, 4.0)
+
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in (
@@ -185,6 +247,28 @@ RECIPES: dict[str, Recipe] = {
         _vae("vae-nuclei-beta4", "nuclei", beta=4.0),
         _vae("autoencoder-nuclei", "nuclei", variational=False),
         _vae("vae-membranes", "membranes", beta=0.1),
+        # Notebook 06's generators and their judge, on the single-object crops (07 reuses them).
+        Recipe(
+            "crops-features",
+            "crops-factors",
+            models.build_feature_network,
+            lambda p: {"filters": FEATURE_FILTERS, "num_outputs": len(data.CROP_FACTORS)},
+            lambda p: {"loss": "mse", **_crop_training(p)},
+        ),
+        _crop_vae("vae-crops"),
+        _crop_vae("vae-crops-2d", latent_dim=2),
+        *(_crop_vae(f"vae-crops-beta{beta:g}", beta=beta) for beta in BETAS if beta != 1),
+        _crop_vae("autoencoder-crops", variational=False),
+        _crop_vae("autoencoder-crops-2d", latent_dim=2, variational=False),
+        _crop_segmenter("crops-unet", models.build_unet),
+        _crop_segmenter("crops-unetpp", models.build_unet_plus_plus, deep_supervision=False),
+        _crop_segmenter("crops-unet-autoencoder", models.build_unet, autoencoder=True),
+        _crop_segmenter(
+            "crops-unet-autoencoder-no-skips",
+            models.build_unet,
+            autoencoder=True,
+            skip_connections=False,
+        ),
     )
 }
 
@@ -213,7 +297,25 @@ def _splits(dataset: str, profile):
     "nuclei-cores" is the nuclei with only their cores as foreground (`data.cores`)."""
     if dataset == "nuclei-cores":
         return tuple((images, data.cores(masks)) for images, masks in _splits("nuclei", profile))
+    if dataset == "crops-factors":
+        return _crop_factors(profile)
     return data.load_embedded(dataset, profile)
+
+
+def _crop_factors(profile):
+    """The crops with the factors each was drawn with (`data.CROP_FACTORS`) as targets, each
+    factor standardised with the training images' mean and sd (so that each counts alike)."""
+    train, val, test = _splits("crops", profile)
+    factors = data.make_crops(
+        len(train[0]) + len(val[0]) + len(test[0]), data.crop_size(profile), return_factors=True
+    )[2]
+    mean, std = factors[: len(train[0])].mean(0), factors[: len(train[0])].std(0)
+    factors = (factors - mean) / std
+    cuts = np.cumsum([len(train[0]), len(val[0])])
+    return tuple(
+        (images, part)
+        for (images, _), part in zip((train, val, test), np.split(factors, cuts), strict=True)
+    )
 
 
 def splits(name: str, profile):
@@ -249,6 +351,11 @@ def _data_lines(dataset: str, profile_code: str) -> str:
             f'splits = data.load_embedded("nuclei", {profile_code})\n'
             "train, val, test = [(images, data.cores(masks)) for images, masks in splits]"
         )
+    if dataset == "crops-factors":
+        return (
+            f"# the crops, each with the factors it was drawn with (standardised) as its target\n"
+            f'train, val, test = experiments.splits("crops-features", {profile_code})'
+        )
     return f'train, val, test = data.load_embedded("{dataset}", {profile_code})'
 
 
@@ -256,9 +363,8 @@ def show(name: str, profile, seed: int = 0) -> str:
     """The plain calls recipe `name` makes under `profile`, as code a learner could type."""
     chosen = recipe(name)
     seed = _check_seed(seed)
-    setting = chosen.setting(profile)
     build_args, fit_args = chosen.arguments(profile)
-    shape = (setting.image_size, setting.image_size, 1)
+    shape = chosen.input_shape(profile)
     train_val = ["(train[0], train[0])", "(val[0], val[0])"] if chosen.autoencoder else []
     fit_args.pop("verbose", None)  # how much it prints, not what it trains
     profile_code = "COMPARISON" if chosen.comparison else "PROFILE"
@@ -295,7 +401,7 @@ def train(name: str, profile, seed: int = 0, verbose: bool | None = None):
     if verbose is not None:
         fit_args["verbose"] = verbose
     train_split, val_split, _ = splits(name, profile)
-    shape = (setting.image_size, setting.image_size, 1)
+    shape = chosen.input_shape(profile)
     model = training.build(chosen.builder, shape, seed=seed, **build_args)
     history = training.fit(
         model,
@@ -360,27 +466,42 @@ class SeedRuns:
 def run_seeds(
     name: str, profile, seeds=None, verbose: bool = False, head: int | None = None
 ) -> SeedRuns:
-    """Train (or load) segmentation recipe `name` once per seed and score each on the test set.
+    """Train (or load) recipe `name` once per seed and score each on the test set.
 
-    `seeds` defaults to range(profile.num_seeds). A deep-supervised model is scored on the mean
-    of its heads (`models.average_heads`), or, with `head=k`, on its sub-network Lk alone
-    (`models.prune_unet_plus_plus`). Membrane models also get the boundary F-score and V_rand."""
+    `seeds` defaults to range(profile.num_seeds). A segmenter gets Dice, IoU and HD95; a
+    deep-supervised one is scored on the mean of its heads (`models.average_heads`), or, with
+    `head=k`, on its sub-network Lk alone (`models.prune_unet_plus_plus`); membrane models also
+    get the boundary F-score and V_rand. A VAE or plain autoencoder of the crops gets
+    `generative_scores` (the sample-quality measure of `sample_quality`)."""
     chosen = recipe(name)
-    if chosen.autoencoder:
-        raise ValueError(f"run_seeds scores segmentation recipes; {name!r} is an autoencoder")
+    is_generator = chosen.builder is models.build_vae
+    if chosen.autoencoder and not is_generator:
+        raise ValueError(
+            f"run_seeds scores segmenters and VAEs; {name!r} is another kind of autoencoder"
+        )
+    if is_generator and not chosen.dataset.startswith("crops"):
+        raise ValueError(
+            f"run_seeds scores the VAEs of the crops; {name!r} learns {chosen.dataset}"
+        )
     seeds = list(range(profile.num_seeds)) if seeds is None else [_check_seed(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
     _, _, (test_images, test_masks) = splits(name, profile)
+    quality = sample_quality(profile) if is_generator else None
     scores, histories = [], []
     for seed in seeds:
         model, history = train(name, profile, seed, verbose=verbose)
-        model = scored_model(model, head)
-        scores.append(
-            training.evaluate(
-                model, test_images, test_masks, membranes=chosen.dataset == "membranes"
+        if is_generator:
+            scores.append(generative_scores(model, test_images, quality))
+        else:
+            scores.append(
+                training.evaluate(
+                    scored_model(model, head),
+                    test_images,
+                    test_masks,
+                    membranes=chosen.dataset == "membranes",
+                )
             )
-        )
         histories.append(history)
     label = name if head is None else f"{name} L{head}"
     return SeedRuns(label, seeds, scores, histories)
@@ -410,14 +531,115 @@ def summary(runs, metrics=None, labels=None) -> str:
     if len(labels) != len(runs):
         raise ValueError(f"labels must name each of the {len(runs)} runs, got {len(labels)}")
     width = max(len(label) for label in labels) + 2
+    columns = {m: max(16, len(METRIC_LABELS.get(m, m)) + 2) for m in metrics}
     header = f"{'':<{width}}{'seeds':>5}" + "".join(
-        f"{METRIC_LABELS.get(m, m):>16}" for m in metrics
+        f"{METRIC_LABELS.get(m, m):>{columns[m]}}" for m in metrics
     )
     lines = [header]
     for label, run in zip(labels, runs, strict=True):
-        cells = "".join(f"{f'{run.mean(m):.3f} ± {run.std(m):.3f}':>16}" for m in metrics)
+        cells = "".join(f"{f'{run.mean(m):.3f} ± {run.std(m):.3f}':>{columns[m]}}" for m in metrics)
         lines.append(f"{label:<{width}}{len(run.seeds):>5}{cells}")
     return "\n".join(lines)
+
+
+# --- generated images: a measure of their quality ------------------------------------------------
+
+#: Seeds of the held-out real crops a sample-quality measure compares with (never trained on).
+REFERENCE_SEED, HELD_OUT_SEED = 1001, 1002
+
+
+def num_quality_images(profile) -> int:
+    """How many images each set compared by the sample-quality measure holds (samples, real
+    images, degraded images alike: the Fréchet distance's bias depends on the number)."""
+    return 2 * data.CROPS_PER_IMAGE * profile.num_test
+
+
+def real_crops(profile, seed: int = HELD_OUT_SEED) -> np.ndarray:
+    """`num_quality_images` real crops drawn with `seed`: images no model here trained on."""
+    count, size = num_quality_images(profile), data.crop_size(profile)
+    return data.make_crops(count, size, seed=seed)[0]
+
+
+@dataclasses.dataclass
+class SampleQuality:
+    """The Fréchet distance (as in FID) between the "features" of a set of images and those of
+    held-out real crops, from a small network trained for the purpose on the crops (recipe
+    "crops-features": it learns to predict the factors each crop was drawn with) — never the
+    VAE's own encoder. Lower is closer; notebook 06 validates it before using it."""
+
+    extractor: Callable  # images (N, H, W, 1) -> features (N, D)
+    reference: np.ndarray  # features of the held-out real crops
+    reference_statistics: np.ndarray  # their hand-made `metrics.image_statistics`
+
+    def features(self, images) -> np.ndarray:
+        """The feature vectors of `images`, (N, D)."""
+        images = np.asarray(images, np.float32)
+        expected = self.extractor.input_shape[1:]
+        if images.ndim != 4 or images.shape[1:] != tuple(expected):
+            raise ValueError(
+                f"images must be (N, {', '.join(map(str, expected))}), got {images.shape}"
+            )
+        return np.asarray(self.extractor.predict(images, batch_size=256, verbose=0), np.float64)
+
+    def distance(self, images) -> float:
+        """The Fréchet distance between `images`' features and the real crops'."""
+        return metrics.frechet_distance(self.features(images), self.reference)
+
+    def statistics_distance(self, images) -> float:
+        """The old, hand-made measure, for comparison: the Fréchet distance between the
+        `metrics.image_statistics` of `images` and of the real crops (notebook 06 tests it)."""
+        statistics = metrics.image_statistics(np.asarray(images, np.float32))
+        return metrics.frechet_distance(statistics, self.reference_statistics)
+
+
+@functools.lru_cache(maxsize=2)
+def sample_quality(profile, seed: int = 0) -> SampleQuality:
+    """The crops' sample-quality measure: recipe "crops-features" (trained or loaded with `seed`)
+    and the features of `real_crops(profile, REFERENCE_SEED)`."""
+    network, _ = train("crops-features", profile, seed)
+    extractor = models.feature_extractor(network)
+    real = real_crops(profile, REFERENCE_SEED)
+    quality = SampleQuality(extractor, np.empty((0, 0)), metrics.image_statistics(real))
+    quality.reference = quality.features(real)
+    return quality
+
+
+def prior_codes(count: int, latent_dim: int, seed: int = 0) -> np.ndarray:
+    """`count` codes drawn from the prior N(0, I): the same for every model given the same seed."""
+    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+
+
+def midpoints(model, images, count: int, seed: int = 0) -> np.ndarray:
+    """Decoded midpoints between the codes (mu) of `count` random pairs of `images`: what a walk
+    through the latent space passes on its way from one real image to another."""
+    codes = np.asarray(model.encoder.predict(np.asarray(images, np.float32), verbose=0)[0])
+    pairs = np.random.default_rng(seed).integers(0, len(codes), (count, 2))
+    middle = (codes[pairs[:, 0]] + codes[pairs[:, 1]]) / 2
+    return np.asarray(model.decoder.predict(middle.astype(np.float32), verbose=0))
+
+
+def generative_scores(model, test_images, quality: SampleQuality) -> dict[str, float]:
+    """A VAE's (or plain autoencoder's) scores on test images: reconstruction of the mean code
+    in nats per image above the images' own floor ("excess", see `metrics.bernoulli_excess`)
+    and in PSNR; the Fréchet distance of samples decoded from the prior ("sample_fd") and of
+    midpoints between test codes ("midpoint_fd"); the old hand-made measure on the samples
+    ("sample_statistics_fd", for comparison); for a VAE, the KL term per image."""
+    count = len(quality.reference)
+    reconstructions = np.asarray(model.predict(np.asarray(test_images, np.float32), verbose=0))
+    samples = np.asarray(
+        model.decoder.predict(prior_codes(count, model.encoder.output[0].shape[-1]), verbose=0)
+    )
+    scores = {
+        "excess": float(np.mean(metrics.bernoulli_excess(test_images, reconstructions))),
+        "psnr": metrics.psnr(test_images, reconstructions),
+        "sample_fd": quality.distance(samples),
+        "midpoint_fd": quality.distance(midpoints(model, test_images, count)),
+        "sample_statistics_fd": quality.statistics_distance(samples),
+    }
+    if model.variational:
+        z_mean, z_log_var = model.encoder.predict(np.asarray(test_images, np.float32), verbose=0)
+        scores["kl"] = float(np.mean(metrics.gaussian_kl(z_mean, z_log_var)))
+    return scores
 
 
 # --- verdicts ------------------------------------------------------------------------------------
@@ -428,8 +650,14 @@ METRIC_LABELS = {
     "hd95": "HD95",
     "boundary_f": "boundary F",
     "v_rand": "V_rand",
+    "excess": "reconstruction above floor",
+    "psnr": "PSNR",
+    "sample_fd": "sample FD",
+    "midpoint_fd": "midpoint FD",
+    "sample_statistics_fd": "old measure on samples",
+    "kl": "KL",
 }
-LOWER_IS_BETTER = {"hd95"}
+LOWER_IS_BETTER = {"hd95", "excess", "sample_fd", "midpoint_fd", "sample_statistics_fd"}
 #: The rule: every seed ranks the two the same way, and the mean gap exceeds MARGIN pooled
 #: standard deviations — by a clear distance: a gap within BOUNDARY of the threshold is called
 #: inconclusive, since another CPU's round-off could push it to the other side. Measured: rerun

@@ -437,6 +437,23 @@ def bernoulli_reconstruction(images, reconstructions):
     return keras.ops.sum(per_pixel, axis=tuple(range(1, len(per_pixel.shape))))
 
 
+def bernoulli_floor(images):
+    """The reconstruction term's floor: what `bernoulli_reconstruction` charges the image itself
+    as its own reconstruction — the binary entropy of every grey pixel, summed per image. Only
+    a black-and-white image has floor 0."""
+    p = np.clip(np.asarray(images, np.float64), 1e-7, 1 - 1e-7)  # as Keras clips
+    entropy = -(p * np.log(p) + (1 - p) * np.log(1 - p))
+    return entropy.reshape(len(entropy), -1).sum(axis=1)
+
+
+def bernoulli_excess(images, reconstructions):
+    """The reconstruction term above its floor, per image (`bernoulli_reconstruction` minus
+    `bernoulli_floor`): the KL divergence between the pixels' Bernoulli distributions, >= 0,
+    0 only for a perfect reconstruction — a number with a reference point."""
+    term = np.asarray(bernoulli_reconstruction(images, reconstructions), np.float64)
+    return term - bernoulli_floor(images)
+
+
 # --- sample quality -----------------------------------------------------------------------------
 
 

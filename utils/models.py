@@ -477,6 +477,44 @@ def source_listing(name: str):
     return built if len(built) > 1 else built[0]
 
 
+# --- a feature network, for judging generated images -------------------------------------------
+
+
+def build_feature_network(
+    input_shape=(32, 32, 1), num_outputs: int = 7, filters=(16, 32, 64), num_features: int = 32
+) -> keras.Model:
+    """A small CNN that describes an image by `num_features` numbers: conv + pool per filter
+    count, flatten, a dense layer named "features", and a linear layer of `num_outputs` (trained
+    to predict the factors each image was drawn with). Notebook 06 compares sets of images by the
+    statistics of their features (`feature_extractor`), as FID does with an Inception network."""
+    input_shape, filters = tuple(input_shape), tuple(filters)
+    _check_shape_and_filters(input_shape, filters)
+    if not isinstance(num_features, int) or num_features < 1:
+        raise ValueError(f"num_features must be a positive int, got {num_features!r}")
+    if not isinstance(num_outputs, int) or num_outputs < 1:
+        raise ValueError(f"num_outputs must be a positive int, got {num_outputs!r}")
+    inputs = layers.Input(shape=input_shape, name="image")
+    x = inputs
+    for level, width in enumerate(filters, start=1):
+        x = layers.Conv2D(width, 3, activation="relu", padding="same", name=f"conv{level}")(x)
+        x = layers.MaxPooling2D(name=f"pool{level}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    features = layers.Dense(num_features, activation="relu", name="features")(x)
+    outputs = layers.Dense(num_outputs, dtype="float32", name="factors")(features)
+    return keras.Model(inputs, outputs, name="feature_network")
+
+
+def feature_extractor(model: keras.Model) -> keras.Model:
+    """The part of a `build_feature_network` model that maps an image to its "features"."""
+    try:
+        features = model.get_layer("features")
+    except ValueError:
+        raise ValueError(
+            f"model must have a layer named 'features' (build_feature_network), got {model.name}"
+        ) from None
+    return keras.Model(model.inputs, features.output, name="features")
+
+
 # --- cost ---------------------------------------------------------------------------------------
 
 

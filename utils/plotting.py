@@ -142,6 +142,28 @@ def show_images(
     return fig
 
 
+def mosaic(images, ncols: int, gap: int = 1, fill: float = 1.0):
+    """Images (N, H, W[, 1]) tiled into one array, `ncols` per row, `gap` px of `fill` between
+    them (for a sample grid shown with one `imshow`, hence on one intensity scale)."""
+    import numpy as np
+
+    images = np.asarray(images, np.float64)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"images must be (N, H, W) or (N, H, W, 1), got shape {images.shape}")
+    if not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    count, height, width = images.shape
+    nrows = -(-count // ncols)
+    tiled = np.full((nrows * (height + gap) - gap, ncols * (width + gap) - gap), fill)
+    for index, image in enumerate(images):
+        row, col = divmod(index, ncols)
+        top, left = row * (height + gap), col * (width + gap)
+        tiled[top : top + height, left : left + width] = image
+    return tiled
+
+
 def _pair_text(first: int, second: int) -> str:
     return f"{first}" if first == second else f"{first}x{second}"
 

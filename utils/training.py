@@ -23,7 +23,9 @@ LOSSES = {
     "paper": metrics.unet_plus_plus_loss,
     "dice": metrics.soft_dice_loss,
     "bce": "binary_crossentropy",
+    "mse": "mean_squared_error",  # regression: targets of any shape (notebook 06's feature network)
 }
+REGRESSION = {"mse"}
 
 
 def strategy():
@@ -108,7 +110,9 @@ def fit(
     """Train `model` on (images, masks) pairs; return the history as {metric: [per epoch]}.
 
     Segmentation models (UNet, UNet++) learn with `loss`, one of `LOSSES` (each head of a deeply
-    supervised UNet++ with the same loss), and report the IoU. A `models.VAE` is the one model
+    supervised UNet++ with the same loss), and report the IoU. A regression loss ("mse") takes
+    (images, targets) with targets of any shape, no IoU and no augmentation (a flip would change
+    what the targets describe). A `models.VAE` is the one model
     trained differently: it computes its own loss (the negative ELBO) in its `train_step`, so it
     must get `loss=None` and (images, images) pairs, of which only the images are used; any
     other model with `loss=None`, or a VAE with a loss, is a ValueError. `num_epochs` and
@@ -120,7 +124,7 @@ def fit(
     settings and the data itself, so rerunning a notebook reuses it instead of training again
     (`use_cache=False` forces training).
     """
-    _check_arguments(model, name, loss, schedule, num_epochs, batch_size)
+    _check_arguments(model, name, loss, schedule, num_epochs, batch_size, augment)
     settings = _Settings(
         loss,
         learning_rate,
@@ -140,7 +144,7 @@ def fit(
     return _train(model, train_data, val_data, settings.num_epochs, checkpoint, verbose)
 
 
-def _check_arguments(model, name, loss, schedule, num_epochs, batch_size) -> None:
+def _check_arguments(model, name, loss, schedule, num_epochs, batch_size, augment) -> None:
     """A clear ValueError for each bad argument of `fit`, before anything is built or trained."""
     if not name or not all(c.isalnum() or c in "-_." for c in name):
         raise ValueError(f"name must be letters, digits, '-', '_' or '.', got {name!r}")
@@ -155,6 +159,11 @@ def _check_arguments(model, name, loss, schedule, num_epochs, batch_size) -> Non
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}{only_vae}")
     if schedule not in ("constant", "cosine"):
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+    if loss in REGRESSION and augment:
+        raise ValueError(
+            f"augment must be False with loss={loss!r}: augmenting the images would not change "
+            "their regression targets"
+        )
     for argument, value in (("num_epochs", num_epochs), ("batch_size", batch_size)):
         if value is not None and (not isinstance(value, numbers.Integral) or value < 1):
             raise ValueError(f"{argument} must be a positive integer or None, got {value!r}")
@@ -205,7 +214,9 @@ def _compile(model: keras.Model, settings: _Settings, num_train: int) -> None:
         model.compile(optimizer, jit_compile=settings.jit_compile)
         return
     num_outputs = _num_outputs(model)  # a deep-supervised UNet++: several, one loss each
-    if num_outputs > 1:
+    if settings.loss in REGRESSION:
+        model.compile(optimizer, LOSSES[settings.loss], jit_compile=settings.jit_compile)
+    elif num_outputs > 1:
         model.compile(
             optimizer,
             [LOSSES[settings.loss]] * num_outputs,
