@@ -41,9 +41,11 @@ NOTEBOOKS = {
         "UNet++: nested skips, deep supervision, pruning L1-L4; over seeds, against its controls."
     ),
     "06_vae": (
-        "The source document's VAE: reparameterisation, closed-form KL, ELBO, sampling, beta."
+        "The source document's VAE on single-nucleus crops: pathwise vs score-function gradients, "
+        "closed-form KL, a validated sample-quality measure; beta, latent size and the KL term "
+        "over seeds."
     ),
-    "07_side_by_side": "UNet vs UNet++ vs VAE on the same data, every claim measured.",
+    "07_side_by_side": "UNet vs UNet++ vs VAE on the same crops, every claim measured over seeds.",
 }
 
 SETUP_MARKER = "# Course setup"
