@@ -15,7 +15,7 @@ import tensorflow as tf
 from scipy import ndimage
 
 from utils import data, metrics
-from utils.config import PROFILES
+from utils.config import PROFILES, ROOT
 
 MAKERS = [data.make_nuclei, data.make_membranes, data.make_crops]
 
@@ -137,7 +137,39 @@ def test_registry_entries_are_complete():
         for key in ("title", "homepage", "licence", "citation", "files", "task"):
             assert entry[key], (name, key)
         for file in entry["files"]:
-            assert file["url"].startswith("https://") and len(file["sha256"]) == 64
+            assert len(file["sha256"]) == 64
+            if entry.get("shipped"):  # in the repository: the file is there and matches its sum
+                assert data.sha256(ROOT / file["path"]) == file["sha256"], file["path"]
+            else:
+                assert file["url"].startswith("https://")
+    assert set(data.SHIPPED) == {n for n, e in data.registry().items() if e.get("shipped")}
+
+
+def test_the_shipped_real_field_loads_offline_as_tiles_with_instances(monkeypatch):
+    import pooch
+
+    monkeypatch.setattr(pooch, "retrieve", None)  # any download attempt would fail loudly
+    image, labels = data.real_field("dsb2018-sample")
+    assert image.shape == labels.shape == (512, 512) and 0 <= image.min() < image.max() <= 1
+    assert len(np.unique(labels)) - 1 == 125  # nuclei in the field
+    images, masks, tiles = data.load_real("dsb2018-sample", image_size=128, return_labels=True)
+    assert images.shape == masks.shape == tiles.shape == (16, 128, 128, 1)
+    assert set(np.unique(masks)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(masks, (tiles > 0).astype(np.float32))
+    np.testing.assert_array_equal(images[1, ..., 0], image[:128, 128:256])  # row by row
+    np.testing.assert_array_equal(tiles[4, ..., 0], labels[128:256, :128])
+    assert data.is_cached("dsb2018-sample")
+    with pytest.raises(ValueError, match="return_labels=True needs a dataset with instance"):
+        data.load_real("isbi2012", 64, return_labels=True)
+
+
+def test_a_shipped_file_that_changed_is_refused(tmp_path):
+    entry = data.registry()["dsb2018-sample"]
+    changed = {**entry, "files": [{**entry["files"][0], "sha256": "0" * 64}]}
+    registry = tmp_path / "r.json"
+    registry.write_text(json.dumps({"datasets": {"dsb2018-sample": changed}}))
+    with pytest.raises(ValueError, match=r"does not match its SHA-256.*git checkout"):
+        data.fetch("dsb2018-sample", tmp_path, registry)
 
 
 @pytest.fixture
@@ -256,7 +288,9 @@ def test_offline_gives_a_clear_error_and_nothing_is_left(tmp_path):
 
 
 def test_unknown_real_dataset_is_a_value_error(tmp_path):
-    with pytest.raises(ValueError, match=r"name must be one of \['bbbc039', 'isbi2012'\]"):
+    with pytest.raises(
+        ValueError, match=r"name must be one of \['bbbc039', 'dsb2018-sample', 'isbi2012'\]"
+    ):
         data.fetch("mnist", tmp_path)
 
 

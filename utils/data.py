@@ -20,6 +20,8 @@ from utils.config import ROOT, cache_dir
 
 REGISTRY_PATH = ROOT / "data" / "registry.json"
 EMBEDDED = ("nuclei", "membranes", "crops")
+#: Real data that ships with the course (in `data/`, listed in the registry as "shipped").
+SHIPPED = ("dsb2018-sample",)
 #: What each single-object crop's `factors` column holds (`make_crops(..., return_factors=True)`).
 CROP_FACTORS = (
     "radius",
@@ -490,6 +492,8 @@ def fetch(
 
     Files go to the course cache. pooch downloads each to a temporary file and moves it into
     place only after its SHA-256 matches, so nothing half-written or corrupt is ever left there.
+    A dataset marked "shipped" in the registry is in the repository already (`data/`): it is
+    only verified, offline.
     """
     import pooch
     import requests
@@ -500,6 +504,8 @@ def fetch(
         raise ValueError(
             f"name must be one of {sorted(datasets)} (or an embedded set {EMBEDDED}), got {name!r}"
         )
+    if datasets[name].get("shipped"):
+        return _shipped(name, datasets[name]["files"])
     if cache is None:
         cache = cache_dir("data", name)
     paths = {}
@@ -529,11 +535,32 @@ def fetch(
     return paths
 
 
+def _shipped(name: str, files: list[dict]) -> dict[str, Path]:
+    """The files of a dataset shipped in the repository, each checked against its SHA-256."""
+    paths = {}
+    for entry in files:
+        path = ROOT / entry["path"]
+        if not path.is_file() or sha256(path) != entry["sha256"]:
+            raise ValueError(
+                f"{entry['path']} of dataset {name!r} is missing or does not match its SHA-256 in "
+                f"the registry; restore it from the repository (git checkout -- {entry['path']})"
+            )
+        paths[entry["name"]] = path
+    return paths
+
+
 def is_cached(name: str, cache: Path | None = None, registry_path: Path = REGISTRY_PATH) -> bool:
-    """Whether every file of real dataset `name` is in the cache with the right checksum."""
+    """Whether every file of real dataset `name` is in the cache (for a shipped dataset: in the
+    repository) with the right checksum."""
+    entry = registry(registry_path)[name]
+    if entry.get("shipped"):
+        return all(
+            (ROOT / f["path"]).is_file() and sha256(ROOT / f["path"]) == f["sha256"]
+            for f in entry["files"]
+        )
     if cache is None:
         cache = cache_dir("data", name)
-    files = registry(registry_path)[name]["files"]
+    files = entry["files"]
     return all(
         (Path(cache) / f["name"]).is_file() and sha256(Path(cache) / f["name"]) == f["sha256"]
         for f in files
@@ -590,17 +617,59 @@ def _read_isbi2012(paths: dict[str, Path], image_size: int):
     return images, masks
 
 
-#: How each real dataset's downloaded files become tiles: name -> reader(paths, image_size).
-REAL_READERS = {"bbbc039": _read_bbbc039, "isbi2012": _read_isbi2012}
+def real_field(name: str = "dsb2018-sample"):
+    """The whole field of a shipped real dataset: (image, labels), the image scaled to [0, 1]
+    (1st-99.8th percentile) as float32 (H, W), the instance labels int32 (H, W), 0 = background."""
+    if name != "dsb2018-sample":
+        raise ValueError(f"name must be 'dsb2018-sample' (the one shipped field), got {name!r}")
+    with np.load(fetch(name)["dsb2018-sample.npz"]) as arrays:
+        image, labels = arrays["image"], arrays["labels"]
+    return _normalise(image.astype(np.float64)), labels.astype(np.int32)
+
+
+def _read_dsb2018_sample(paths: dict[str, Path], image_size: int):
+    """The shipped DSB 2018 field as lists of tiles, row by row: images, masks and labels."""
+    image, labels = real_field("dsb2018-sample")
+    label_tiles = _tiles(labels, image_size)
+    masks = [(tile > 0).astype(np.float32) for tile in label_tiles]
+    return _tiles(image, image_size), masks, label_tiles
+
+
+#: How each real dataset's files become tiles: name -> reader(paths, image_size), which returns
+#: (images, masks) or, with instance labels, (images, masks, labels).
+REAL_READERS = {
+    "bbbc039": _read_bbbc039,
+    "isbi2012": _read_isbi2012,
+    "dsb2018-sample": _read_dsb2018_sample,
+}
 
 
 def load_real(
-    name: str, image_size: int = 128, cache: Path | None = None, registry_path: Path = REGISTRY_PATH
+    name: str,
+    image_size: int = 128,
+    cache: Path | None = None,
+    registry_path: Path = REGISTRY_PATH,
+    return_labels: bool = False,
 ):
-    """A real dataset as (images, masks) arrays like the embedded ones: tiles of `image_size`,
-    intensities scaled to [0, 1] per field (1st-99.8th percentile), masks {0, 1}."""
+    """A real dataset as (images, masks) arrays like the embedded ones: tiles of `image_size`
+    (row by row, the field's edge beyond a whole tile dropped), intensities scaled to [0, 1] per
+    field (1st-99.8th percentile), masks {0, 1}, each (N, size, size, 1). `return_labels=True`
+    adds the instance labels (int32, 0 = background) of a dataset that has them
+    ("dsb2018-sample", shipped in `data/`, offline)."""
+    if not isinstance(image_size, (int, np.integer)) or image_size < 16:
+        raise ValueError(f"image_size must be an int >= 16, got {image_size!r}")
+    if return_labels and name not in SHIPPED:
+        raise ValueError(
+            f"return_labels=True needs a dataset with instance labels {SHIPPED}, got {name!r}"
+        )
     paths = fetch(name, cache, registry_path)
     if name not in REAL_READERS:
         raise ValueError(f"no loader for dataset {name!r}")
-    images, masks = REAL_READERS[name](paths, image_size)
-    return np.stack(images)[..., None], np.stack(masks)[..., None].astype(np.float32)
+    tiles = REAL_READERS[name](paths, image_size)
+    if not tiles[0]:
+        raise ValueError(f"image_size {image_size} is larger than the fields of {name!r}")
+    images = np.stack(tiles[0])[..., None].astype(np.float32)
+    masks = np.stack(tiles[1])[..., None].astype(np.float32)
+    if return_labels:
+        return images, masks, np.stack(tiles[2])[..., None].astype(np.int32)
+    return images, masks
