@@ -537,3 +537,21 @@ def test_boundary_f1_is_symmetric_and_matches_brute_force(truth, prediction, tol
 def test_membrane_metrics_raise_clear_value_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_instance_statistics_count_sizes_intensities_and_touching_objects():
+    labels = np.zeros((2, 16, 16), int)
+    labels[0, 2:6, 2:6] = 1  # 16 px, alone
+    labels[0, 8:12, 8:12] = 2  # 16 px, touches 3
+    labels[0, 8:12, 12:14] = 3  # 8 px
+    labels[1, 0:4, 0:8] = 4  # 32 px, alone
+    images = np.where(labels > 0, 0.8, 0.1)
+    stats = metrics.instance_statistics(images, labels, area=256)
+    assert stats["median_area"] == 16 and stats["per_area"] == 2.0  # 4 objects in 2 x 256 px
+    assert stats["foreground"] == pytest.approx(72 / 512)
+    assert stats["object_intensity"] == pytest.approx(0.8)
+    assert stats["background_intensity"] == pytest.approx(0.1)
+    assert stats["touching"] == 0.5  # objects 2 and 3 share one connected component
+    assert metrics.instance_statistics(images[0], labels[0], area=256)["per_area"] == 3.0
+    with pytest.raises(ValueError, match="must have the same shape"):
+        metrics.instance_statistics(images, labels[0])

@@ -337,6 +337,44 @@ def v_rand(y_true, y_pred, threshold: float = 0.5, reduction: str = "mean"):
 THRESHOLDS = np.linspace(0.05, 0.95, 19)
 
 
+def instance_statistics(images, labels, area: int = 128 * 128) -> dict[str, float]:
+    """Simple statistics of labelled objects (e.g. nuclei) in images (N, H, W[, 1]) with
+    instance labels of the same shape (0 = background): median object area in pixels and its
+    quartiles, objects per `area` pixels, foreground fraction, median intensity of the objects
+    and of the background, and the share of objects that touch another (their connected
+    component holds more than one object: what a per-pixel mask merges)."""
+    images, labels = np.asarray(images, np.float64), np.asarray(labels)
+    if images.shape != labels.shape or images.ndim not in (2, 3, 4):
+        raise ValueError(
+            f"images and labels must have the same shape, (H, W), (N, H, W) or (N, H, W, 1), "
+            f"got {images.shape} and {labels.shape}"
+        )
+    if images.ndim == 4:
+        images, labels = images[..., 0], labels[..., 0]
+    elif images.ndim == 2:
+        images, labels = images[None], labels[None]
+    areas, touching, total = [], 0, 0
+    for label in labels:
+        ids, counts = np.unique(label[label > 0], return_counts=True)
+        areas += list(counts)
+        total += len(ids)
+        components, _ = ndimage.label(label > 0)
+        for component in np.unique(components[components > 0]):
+            inside = np.unique(label[components == component])
+            touching += len(inside) if len(inside) > 1 else 0
+    foreground = labels > 0
+    return {
+        "median_area": float(np.median(areas)),
+        "area_q1": float(np.percentile(areas, 25)),
+        "area_q3": float(np.percentile(areas, 75)),
+        "per_area": total * area / foreground.size,
+        "foreground": float(foreground.mean()),
+        "object_intensity": float(np.median(images[foreground])),
+        "background_intensity": float(np.median(images[~foreground])),
+        "touching": touching / total,
+    }
+
+
 def threshold_baseline(train, test, dark_foreground: bool = False, thresholds=THRESHOLDS):
     """The simplest segmenter, a baseline every network must beat: one global brightness
     threshold, chosen for the best Dice on `train` = (images, masks), then scored on `test`.
