@@ -551,8 +551,13 @@ class SampleQuality:
     VAE's own encoder. Lower is closer; notebook 06 validates it before using it."""
 
     extractor: Callable  # images (N, H, W, 1) -> features (N, D)
-    reference: np.ndarray  # features of the held-out real crops
-    reference_statistics: np.ndarray  # their hand-made `metrics.image_statistics`
+    real: np.ndarray  # the held-out real crops it compares with
+    reference: np.ndarray = dataclasses.field(init=False, repr=False)  # their features
+    reference_statistics: np.ndarray = dataclasses.field(init=False, repr=False)  # hand-made
+
+    def __post_init__(self):
+        self.reference = self.features(self.real)
+        self.reference_statistics = metrics.image_statistics(self.real)
 
     def features(self, images) -> np.ndarray:
         """The feature vectors of `images`, (N, D)."""
@@ -580,11 +585,7 @@ def sample_quality(profile, seed: int = 0) -> SampleQuality:
     """The crops' sample-quality measure: recipe "crops-features" (trained or loaded with `seed`)
     and the features of `real_crops(profile, REFERENCE_SEED)`."""
     network, _ = train("crops-features", profile, seed)
-    extractor = models.feature_extractor(network)
-    real = real_crops(profile, REFERENCE_SEED)
-    quality = SampleQuality(extractor, np.empty((0, 0)), metrics.image_statistics(real))
-    quality.reference = quality.features(real)
-    return quality
+    return SampleQuality(models.feature_extractor(network), real_crops(profile, REFERENCE_SEED))
 
 
 def prior_codes(count: int, latent_dim: int, seed: int = 0) -> np.ndarray:
