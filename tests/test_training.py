@@ -154,3 +154,23 @@ def test_a_regression_trains_on_targets_of_any_shape(cache, splits):
         augment=False,
     )
     assert "iou" not in history and len(history["val_loss"]) == TINY.num_epochs
+
+
+@pytest.mark.parametrize("kind", ["unet", "vae"])
+def test_the_training_step_is_traced_once(cache, splits, kind):
+    # Optimizer slots created inside the first step would make TensorFlow trace it twice.
+    train, val, _ = splits
+    if kind == "vae":
+        model = training.build(models.build_vae, (16, 16, 1), latent_dim=2, filters=(4,))
+        pairs, val_pairs, loss = (train[0], train[0]), (val[0], val[0]), None
+    else:
+        model, pairs, val_pairs, loss = tiny_unet(), train, val, "bce_dice"
+    traces, step = [], model.train_step
+
+    def counted_step(batch):  # runs in Python only while TensorFlow traces the step
+        traces.append(1)
+        return step(batch)
+
+    model.train_step = counted_step
+    training.fit(model, pairs, val_pairs, TINY, f"tiny-{kind}", loss=loss, verbose=False)
+    assert model.optimizer.built and len(traces) == 1
