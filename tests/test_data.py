@@ -361,3 +361,29 @@ def test_shuffles_keep_each_images_pixels_and_blur_keeps_the_mean():
     assert blurred.std() < images.std()
     with pytest.raises(ValueError, match="kind must be one of"):
         data.degrade(images, "sharpened")
+
+
+def test_downscale_averages_blocks_and_keeps_the_centre_label():
+    image = np.arange(7 * 9, dtype=np.float32).reshape(7, 9)
+    labels = np.arange(7 * 9).reshape(7, 9)
+    small, small_labels = data.downscale(image, labels, 3)
+    assert small.shape == small_labels.shape == (2, 3)  # the edge beyond a whole block dropped
+    np.testing.assert_allclose(small[1, 2], image[3:6, 6:9].mean())
+    assert small_labels[1, 2] == labels[4, 7]  # the block's centre
+    np.testing.assert_array_equal(data.downscale(image, labels, 1)[1], labels)
+    with pytest.raises(ValueError, match=r"factor must be an int from 1 to 7, got 2.5"):
+        data.downscale(image, labels, 2.5)
+    with pytest.raises(ValueError, match=r"image and labels must be \(H, W\) arrays of one shape"):
+        data.downscale(image, labels[:, :4], 2)
+
+
+def test_windows_cut_every_tile_on_the_stride_grid():
+    array = np.arange(10 * 6).reshape(10, 6)
+    tiles = data.windows(array, 4, 3)
+    assert tiles.shape == (3 * 1, 4, 4, 1)  # corners at rows 0, 3, 6 and column 0
+    np.testing.assert_array_equal(tiles[2, ..., 0], array[6:10, 0:4])
+    assert data.windows(array, 4, 2).shape[0] == 4 * 2
+    with pytest.raises(ValueError, match=r"array must be \(H, W\) with H, W >= size 8"):
+        data.windows(array, 8, 1)
+    with pytest.raises(ValueError, match=r"stride must be an int >= 1, got 0"):
+        data.windows(array, 4, 0)

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from utils import experiments, setup
+from utils import data, experiments, setup
 from utils.experiments import SeedRuns
 
 # Tiny enough to train in seconds; 16 px is the smallest side the paper's 4 poolings accept.
@@ -251,3 +251,71 @@ def test_lower_is_better_for_distances_and_excess():
     result = experiments.verdict(closer, farther, "sample_fd")
     assert result.outcome == "above"
     assert result.line == "Verdict: a below b on sample FD (every seed)"
+
+
+# --- the shipped real field: sim to real ---------------------------------------------------------
+
+
+def test_real_choices_are_made_on_the_fine_tune_block_only(monkeypatch):
+    image, labels = data.real_field()
+    scale = experiments.real_scale(TINY)
+    blocks = experiments.real_blocks(TINY)
+    assert isinstance(scale["factor"], int) and scale["factor"] >= 1 and scale["gain"] > 0
+    # Change everything right of the middle: no choice and no fine-tune pixel may move.
+    changed_image, changed_labels = image.copy(), labels.copy()
+    changed_image[:, 256:] = 1 - changed_image[:, 256:]
+    changed_labels[:, 256:] = 0
+    monkeypatch.setattr(data, "real_field", lambda: (changed_image, changed_labels))
+    assert experiments.real_scale(TINY) == scale
+    changed = experiments.real_blocks(TINY)
+    np.testing.assert_array_equal(changed["fine-tune"][0], blocks["fine-tune"][0])
+    np.testing.assert_array_equal(changed["fine-tune"][1], blocks["fine-tune"][1])
+    assert not np.array_equal(changed["test"][0], blocks["test"][0])
+
+
+def test_real_blocks_are_two_contiguous_halves_of_one_square():
+    scale = experiments.real_scale(setup.PROFILES["cpu"])
+    for gain in (True, False):
+        blocks = experiments.real_blocks(setup.PROFILES["cpu"], gain=gain)
+        assert tuple(blocks) == experiments.REAL_BLOCKS
+        (left, left_labels), (right, right_labels) = blocks.values()
+        side = 512 // scale["factor"] // 8 * 8
+        assert left.shape == right.shape == left_labels.shape == (side, side // 2)
+        small, small_labels = data.downscale(*data.real_field(), scale["factor"])
+        expected = np.clip(small * scale["gain"], 0, 1) if gain else small
+        np.testing.assert_allclose(left, expected[:side, : side // 2], rtol=1e-6)
+        np.testing.assert_allclose(right, expected[:side, side // 2 : side], rtol=1e-6)
+        np.testing.assert_array_equal(right_labels, small_labels[:side, side // 2 : side])
+    tiles = experiments.block_tiles(left)
+    assert tiles.shape == (8, side // 4, side // 4, 1)
+    np.testing.assert_array_equal(tiles[3, ..., 0], left[side // 4 : side // 2, side // 4 :])
+
+
+def test_real_scores_pool_the_block_and_the_threshold_is_the_best_dice():
+    labels = np.zeros((8, 8), int)
+    labels[1:4, 1:4], labels[5:7, 5:7] = 1, 2
+    probabilities = np.where(labels > 0, 0.7, 0.2)
+    probabilities[5:7, 5:7] = 0.4  # found only by a threshold below 0.4
+    assert experiments.real_threshold(probabilities, labels) < 0.4
+    scores = experiments.real_scores(probabilities, labels, threshold=0.5)
+    assert scores["dice"] == pytest.approx(2 * 9 / (9 + 13)) and set(scores) == {
+        "dice",
+        "iou",
+        "hd95",
+    }
+
+
+def test_training_on_real_starts_from_the_synthetic_weights_or_at_random(cache):
+    with pytest.raises(ValueError, match=r"start must be one of \('synthetic', 'scratch'\)"):
+        experiments.train_on_real(TINY, "imagenet")
+    synthetic, _ = experiments.train("unet-nuclei", TINY, verbose=False)
+    tuned, history = experiments.train_on_real(TINY, "synthetic", num_epochs=1)
+    scratch, _ = experiments.train_on_real(TINY, "scratch", num_epochs=1)
+    assert len(history["loss"]) == 1
+    # One epoch moves the weights a little from where they started: the synthetic ones.
+    start, after, other = (m.get_weights()[0] for m in (synthetic, tuned, scratch))
+    assert np.abs(after - start).max() < np.abs(other - start).max()
+    runs = experiments.real_runs(TINY, "scratch", seeds=[0], num_epochs=1)
+    assert runs.seeds == [0] and set(runs.scores[0]) == {"dice", "iou", "hd95"}
+    maps = experiments.predict_blocks(scratch, experiments.real_blocks(TINY))
+    assert maps["test"].shape == experiments.real_blocks(TINY)["test"][0].shape

@@ -555,3 +555,21 @@ def test_instance_statistics_count_sizes_intensities_and_touching_objects():
     assert metrics.instance_statistics(images[0], labels[0], area=256)["per_area"] == 3.0
     with pytest.raises(ValueError, match="must have the same shape"):
         metrics.instance_statistics(images, labels[0])
+
+
+def test_component_counts_show_what_a_per_pixel_mask_merges():
+    labels = np.zeros((12, 12), int)
+    labels[1:4, 1:4], labels[1:4, 4:7] = 1, 2  # two nuclei that touch
+    labels[8:11, 8:11], labels[8:10, 1:3] = 3, 4  # one alone, one the prediction misses
+    probabilities = np.where(np.isin(labels, [1, 2, 3]), 0.9, 0.1)
+    probabilities[6, 10] = 0.9  # a false positive: a component without a nucleus
+    counts = metrics.component_counts(labels, probabilities)
+    assert counts == {
+        "components": 3,
+        "objects": 4,
+        "merged": 1,
+        "objects_in_merged": 2,
+        "missed": 1,
+    }
+    with pytest.raises(ValueError, match=r"labels and probabilities must be \(H, W\) arrays"):
+        metrics.component_counts(labels, probabilities[None])

@@ -233,3 +233,21 @@ def test_feature_network_and_its_extractor():
         models.feature_extractor(models.build_unet((16, 16, 1), (4, 8)))
     with pytest.raises(ValueError, match="num_features must be a positive int"):
         models.build_feature_network(num_features=0)
+
+
+def test_with_input_shape_predicts_a_larger_image_with_the_same_weights():
+    keras.utils.set_random_seed(0)
+    model = models.build_unet((16, 16, 1), (4, 8))
+    wide = models.with_input_shape(model, (16, 32, 1))
+    assert wide.input.shape[1:] == (16, 32, 1) and wide.count_params() == model.count_params()
+    image = np.random.default_rng(0).random((1, 16, 32, 1)).astype(np.float32)
+    # Far from the seam, the wide prediction of the left half is the small model's of that half.
+    np.testing.assert_allclose(
+        wide.predict(image, verbose=0)[:, :, :8],
+        model.predict(image[:, :, :16], verbose=0)[:, :, :8],
+        atol=1e-5,
+    )
+    with pytest.raises(ValueError, match=r"H and W multiples of 2 \(1 poolings in unet\)"):
+        models.with_input_shape(model, (16, 15, 1))
+    with pytest.raises(ValueError, match=r"input_shape must be \(H, W, 1\)"):
+        models.with_input_shape(model, (16, 16, 3))

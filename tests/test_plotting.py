@@ -291,3 +291,21 @@ def test_mosaic_tiles_images_with_gaps():
     assert (tiled[2] == -1).all() and (tiled[3:, 3:] == -1).all()  # gaps and the empty tile
     with pytest.raises(ValueError, match="ncols must be a positive int"):
         plotting.mosaic(images, ncols=0)
+
+
+def test_label_colours_give_each_label_one_colour_on_black():
+    labels = np.array([[0, 1, 1], [2, 2, 0], [3, 0, 21]])
+    rgb = plotting.label_colours(labels)
+    assert rgb.shape == (3, 3, 3)
+    np.testing.assert_array_equal(rgb[0, 0], 0)  # background
+    np.testing.assert_array_equal(rgb[0, 1], rgb[0, 2])  # one label, one colour
+    assert not np.array_equal(rgb[0, 1], rgb[1, 0]) and rgb[0, 1].max() > 0
+    with pytest.raises(ValueError, match=r"labels must be an \(H, W\) array of ints >= 0"):
+        plotting.label_colours(labels.astype(float))
+
+
+def test_show_images_panels_take_the_images_aspect():
+    fig = plotting.show_images([np.zeros((8, 4))] * 2, ["a", "b"], size=2)
+    width, height = fig.get_size_inches()
+    assert (width, height) == pytest.approx((2.0, 2.0))  # two panels, each half as wide as high
+    plt.close(fig)

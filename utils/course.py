@@ -34,8 +34,8 @@ NOTEBOOKS = {
         "Dice / IoU / HD95, boundary F and V_rand by hand."
     ),
     "04_unet": (
-        "The source document's UNet: built, trained, dissected; skip connections put on trial "
-        "over seeds."
+        "The source document's UNet: built, trained, dissected; from synthetic to a real field "
+        "(fine-tuning over seeds, counting nuclei); skip connections put on trial over seeds."
     ),
     "05_unet_plus_plus": (
         "UNet++: nested skips, deep supervision, pruning L1-L4; over seeds, against its controls."

@@ -627,6 +627,41 @@ def real_field(name: str = "dsb2018-sample"):
     return _normalise(image.astype(np.float64)), labels.astype(np.int32)
 
 
+def downscale(image, labels, factor: int):
+    """A field (H, W) and its instance labels (H, W) made `factor` times smaller: each image pixel
+    the mean of a `factor` x `factor` block, each label the one at the block's centre (labels
+    cannot be averaged). The edge beyond a whole block is dropped."""
+    image, labels = np.asarray(image), np.asarray(labels)
+    if image.ndim != 2 or image.shape != labels.shape:
+        raise ValueError(
+            f"image and labels must be (H, W) arrays of one shape, got {image.shape} and "
+            f"{labels.shape}"
+        )
+    if not isinstance(factor, (int, np.integer)) or not 1 <= factor <= min(image.shape):
+        raise ValueError(f"factor must be an int from 1 to {min(image.shape)}, got {factor!r}")
+    rows, cols = image.shape[0] // factor, image.shape[1] // factor
+    blocks = image[: rows * factor, : cols * factor].reshape(rows, factor, cols, factor)
+    centre = factor // 2
+    small_labels = labels[centre : rows * factor : factor, centre : cols * factor : factor]
+    return blocks.mean(axis=(1, 3)).astype(np.float32), small_labels
+
+
+def windows(array, size: int, stride: int) -> np.ndarray:
+    """Every `size` x `size` window of an (H, W) array whose corner lies on a `stride` grid, row by
+    row, as (N, size, size, 1): overlapping training tiles cut from one block."""
+    array = np.asarray(array)
+    if array.ndim != 2 or min(array.shape) < size:
+        raise ValueError(f"array must be (H, W) with H, W >= size {size}, got {array.shape}")
+    if not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride must be an int >= 1, got {stride!r}")
+    corners = [
+        (row, col)
+        for row in range(0, array.shape[0] - size + 1, stride)
+        for col in range(0, array.shape[1] - size + 1, stride)
+    ]
+    return np.stack([array[r : r + size, c : c + size] for r, c in corners])[..., None]
+
+
 def _read_dsb2018_sample(paths: dict[str, Path], image_size: int):
     """The shipped DSB 2018 field as lists of tiles, row by row: images, masks and labels."""
     image, labels = real_field("dsb2018-sample")

@@ -375,6 +375,30 @@ def instance_statistics(images, labels, area: int = 128 * 128) -> dict[str, floa
     }
 
 
+def component_counts(labels, probabilities, threshold: float = 0.5) -> dict[str, int]:
+    """What counting objects as the connected components of a per-pixel prediction gives, against
+    the true instances (`labels`, (H, W), 0 = background): `components`, true `objects`,
+    `merged` components that hold two or more objects, the `objects_in_merged` ones, and the
+    `missed` objects no component touches."""
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities)
+    if labels.ndim != 2 or labels.shape != probabilities.shape:
+        raise ValueError(
+            f"labels and probabilities must be (H, W) arrays of one shape, got {labels.shape} "
+            f"and {probabilities.shape}"
+        )
+    components, count = ndimage.label(probabilities > threshold)
+    inside = [np.unique(labels[(components == c) & (labels > 0)]) for c in range(1, count + 1)]
+    objects = np.unique(labels[labels > 0])
+    touched = np.unique(np.concatenate([[0], *inside]))
+    return {
+        "components": int(count),
+        "objects": len(objects),
+        "merged": sum(len(ids) > 1 for ids in inside),
+        "objects_in_merged": sum(len(ids) for ids in inside if len(ids) > 1),
+        "missed": len(np.setdiff1d(objects, touched)),
+    }
+
+
 def threshold_baseline(train, test, dark_foreground: bool = False, thresholds=THRESHOLDS):
     """The simplest segmenter, a baseline every network must beat: one global brightness
     threshold, chosen for the best Dice on `train` = (images, masks), then scored on `test`.

@@ -515,6 +515,30 @@ def feature_extractor(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, features.output, name="features")
 
 
+def with_input_shape(model: keras.Model, input_shape) -> keras.Model:
+    """The same fully convolutional network for inputs of another shape (e.g. a whole block of a
+    field instead of a training tile): its architecture on a new input, the weights copied.
+    A shape it cannot take is a ValueError."""
+    input_shape, trained = tuple(input_shape), tuple(model.input.shape[1:])
+    poolings = sum(isinstance(layer, layers.MaxPooling2D) for layer in model.layers)
+    if (
+        len(input_shape) != 3
+        or input_shape[-1] != trained[-1]
+        or any(not isinstance(side, int) or side % 2**poolings for side in input_shape[:2])
+    ):
+        raise ValueError(
+            f"input_shape must be (H, W, {trained[-1]}) with H and W multiples of "
+            f"{2**poolings} ({poolings} poolings in {model.name}), got {input_shape}"
+        )
+    config = model.get_config()  # the architecture only: no compiled loss to look up
+    for layer in config["layers"]:
+        if layer["class_name"] == "InputLayer":
+            layer["config"]["batch_shape"] = [None, *input_shape]
+    clone = keras.Model.from_config(config)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
 # --- cost ---------------------------------------------------------------------------------------
 
 

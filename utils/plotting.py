@@ -82,13 +82,14 @@ def show_arrays(arrays, titles, cmap: str = "Blues", size: float = 2.4, scale="o
     return fig
 
 
-def _image_grid(count: int, ncols: int, size: float, extra_width: float = 0.0):
-    """A figure of `count` square panels, `ncols` a row, axes hidden (empty cells stay blank)."""
+def _image_grid(count: int, ncols: int, size: float, extra_width: float = 0.0, aspect: float = 1.0):
+    """A figure of `count` panels `size` high and `aspect` times as wide, `ncols` a row, axes
+    hidden (empty cells stay blank)."""
     import matplotlib.pyplot as plt
 
     nrows = -(-count // ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(size * ncols + extra_width, size * nrows), squeeze=False
+        nrows, ncols, figsize=(size * aspect * ncols + extra_width, size * nrows), squeeze=False
     )
     for ax in axes.flat:
         ax.axis("off")
@@ -117,7 +118,8 @@ def show_images(
     cmap: str = "gray",
     scale="own",
 ):
-    """Images in a grid with titles; returns the figure.
+    """Images in a grid with titles, each panel `size` high and as wide as the first image's
+    shape makes it; returns the figure.
 
     `scale` sets the intensities: "own" stretches each image to its own range (to see shapes),
     "shared" puts every image on one range, from the lowest to the highest value of them all, and
@@ -131,7 +133,8 @@ def show_images(
         shared = None
     elif shared == "shared":
         shared = (min(float(i.min()) for i in images), max(float(i.max()) for i in images))
-    fig, axes = _image_grid(len(images), ncols or len(images), size)
+    aspect = images[0].shape[1] / images[0].shape[0]  # panels as wide as the images are
+    fig, axes = _image_grid(len(images), ncols or len(images), size, aspect=aspect)
     for ax, image, title in zip(axes.flat, images, titles, strict=False):
         low, high = shared or (float(image.min()), float(image.max()))
         if low == high:  # a constant image: mid-grey, not the colour map's bottom end
@@ -276,6 +279,21 @@ def confusion_legend(ax) -> None:
         fontsize=8,
         frameon=False,
     )
+
+
+def label_colours(labels, seed: int = 0):
+    """RGB picture (H, W, 3) of instance labels (H, W): one colour per label (20 colours, given
+    to the labels in a shuffled order so that neighbours rarely share one), background black."""
+    import numpy as np
+
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
+        raise ValueError(
+            f"labels must be an (H, W) array of ints >= 0, got {labels.dtype} {labels.shape}"
+        )
+    palette = matplotlib.colormaps["tab20"](np.arange(20))[:, :3]
+    order = np.random.default_rng(seed).permutation(int(labels.max()) + 1) % 20
+    return np.where(labels[..., None] > 0, palette[order[labels]], 0.0)
 
 
 def show_predictions(image, truth, predictions: dict, threshold: float = 0.5, size: float = 2.6):

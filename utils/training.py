@@ -68,7 +68,7 @@ class EpochLine(keras.callbacks.Callback):
             print(self.lines[-1], flush=True)
 
 
-def _fingerprint(*arrays) -> str:
+def fingerprint(*arrays) -> str:
     """12 hex digits of the SHA-256 of the arrays' bytes: the data's part of the cache key."""
     digest = hashlib.sha256()
     for array in arrays:
@@ -188,7 +188,7 @@ def _cache_key(model: keras.Model, train, val, settings: _Settings) -> str:
             settings.jit_compile,
         ]
     )
-    return hashlib.sha256(description.encode()).hexdigest()[:12] + "-" + _fingerprint(*train, *val)
+    return hashlib.sha256(description.encode()).hexdigest()[:12] + "-" + fingerprint(*train, *val)
 
 
 def _jit_compile(value):
