@@ -387,3 +387,15 @@ def test_windows_cut_every_tile_on_the_stride_grid():
         data.windows(array, 8, 1)
     with pytest.raises(ValueError, match=r"stride must be an int >= 1, got 0"):
         data.windows(array, 4, 0)
+
+
+def test_normalise_takes_its_scale_from_a_reference():
+    image = np.tile(np.arange(100, dtype=np.float32), (10, 1))  # brighter to the right
+    own = data.normalise(image)
+    assert own.dtype == np.float32 and own.min() == 0 and own.max() == 1
+    half = data.normalise(image, reference=image[:, :50])
+    np.testing.assert_allclose(half[:, :50], data.normalise(image[:, :50]), atol=1e-6)
+    assert (half[:, 60:] == 1).all()  # brighter than the reference's 99.8th percentile: clipped
+    raw, labels = data.real_field(scaled=False)
+    assert raw.max() > 1 and labels.max() > 0
+    np.testing.assert_array_equal(data.normalise(raw), data.real_field()[0])

@@ -257,15 +257,19 @@ def test_lower_is_better_for_distances_and_excess():
 
 
 def test_real_choices_are_made_on_the_fine_tune_block_only(monkeypatch):
-    image, labels = data.real_field()
+    raw, labels = data.real_field(scaled=False)
     scale = experiments.real_scale(TINY)
     blocks = experiments.real_blocks(TINY)
     assert isinstance(scale["factor"], int) and scale["factor"] >= 1 and scale["gain"] > 0
-    # Change everything right of the middle: no choice and no fine-tune pixel may move.
-    changed_image, changed_labels = image.copy(), labels.copy()
-    changed_image[:, 256:] = 1 - changed_image[:, 256:]
+    # Change everything right of the middle (5x brighter, no nuclei): this moves the whole
+    # field's percentiles and statistics, but no choice and no fine-tune pixel may move.
+    changed_raw, changed_labels = raw.copy(), labels.copy()
+    changed_raw[:, 256:] *= 5
     changed_labels[:, 256:] = 0
-    monkeypatch.setattr(data, "real_field", lambda: (changed_image, changed_labels))
+    assert not np.allclose(data.normalise(changed_raw)[:, :256], data.normalise(raw)[:, :256])
+    monkeypatch.setattr(
+        data, "real_field", lambda name="dsb2018-sample", scaled=True: (changed_raw, changed_labels)
+    )
     assert experiments.real_scale(TINY) == scale
     changed = experiments.real_blocks(TINY)
     np.testing.assert_array_equal(changed["fine-tune"][0], blocks["fine-tune"][0])
@@ -281,7 +285,7 @@ def test_real_blocks_are_two_contiguous_halves_of_one_square():
         (left, left_labels), (right, right_labels) = blocks.values()
         side = 512 // scale["factor"] // 8 * 8
         assert left.shape == right.shape == left_labels.shape == (side, side // 2)
-        small, small_labels = data.downscale(*data.real_field(), scale["factor"])
+        small, small_labels = data.downscale(*experiments.real_field(), scale["factor"])
         expected = np.clip(small * scale["gain"], 0, 1) if gain else small
         np.testing.assert_allclose(left, expected[:side, : side // 2], rtol=1e-6)
         np.testing.assert_allclose(right, expected[:side, side // 2 : side], rtol=1e-6)
@@ -316,6 +320,9 @@ def test_training_on_real_starts_from_the_synthetic_weights_or_at_random(cache):
     start, after, other = (m.get_weights()[0] for m in (synthetic, tuned, scratch))
     assert np.abs(after - start).max() < np.abs(other - start).max()
     runs = experiments.real_runs(TINY, "scratch", seeds=[0], num_epochs=1)
-    assert runs.seeds == [0] and set(runs.scores[0]) == {"dice", "iou", "hd95"}
+    assert runs.name == "from scratch" and set(runs.scores[0]) == {"dice", "iou", "hd95"}
+    windows = experiments.real_windows(TINY)
+    assert windows[0].shape == windows[1].shape and windows[0].shape[1:] == (16, 16, 1)
+    assert set(np.unique(windows[1])) <= {0.0, 1.0}
     maps = experiments.predict_blocks(scratch, experiments.real_blocks(TINY))
     assert maps["test"].shape == experiments.real_blocks(TINY)["test"][0].shape

@@ -569,6 +569,7 @@ def test_component_counts_show_what_a_per_pixel_mask_merges():
         "objects": 4,
         "merged": 1,
         "objects_in_merged": 2,
+        "empty": 1,
         "missed": 1,
     }
     with pytest.raises(ValueError, match=r"labels and probabilities must be \(H, W\) arrays"):

@@ -576,8 +576,12 @@ def _tiles(image: np.ndarray, size: int):
     ]
 
 
-def _normalise(image: np.ndarray) -> np.ndarray:
-    low, high = np.percentile(image, [1, 99.8])
+def normalise(image, reference=None) -> np.ndarray:
+    """`image` scaled to [0, 1] as float32: the 1st percentile of `reference` (default: the image
+    itself) to 0, its 99.8th to 1, values beyond clipped — so a few hot pixels set no scale."""
+    image = np.asarray(image, dtype=np.float64)
+    reference = image if reference is None else np.asarray(reference, dtype=np.float64)
+    low, high = np.percentile(reference, [1, 99.8])
     return np.clip((image - low) / (high - low + 1e-8), 0, 1).astype(np.float32)
 
 
@@ -594,7 +598,7 @@ def _read_bbbc039(paths: dict[str, Path], image_size: int):
         for member in sorted(n for n in image_zip.namelist() if n.endswith(".tif")):
             if Path(member).stem not in mask_names:
                 continue
-            image = _normalise(iio.imread(image_zip.read(member), extension=".tif"))
+            image = normalise(iio.imread(image_zip.read(member), extension=".tif"))
             mask = iio.imread(mask_zip.read(mask_names[Path(member).stem]), extension=".png")
             mask = (mask[..., 0] if mask.ndim == 3 else mask) > 0  # nuclei in the red channel
             images += _tiles(image, image_size)
@@ -612,19 +616,20 @@ def _read_isbi2012(paths: dict[str, Path], image_size: int):
     for section, label in zip(raw, labels, strict=True):
         values, counts = np.unique(label, return_counts=True)
         membrane = label == values[counts.argmin()]  # membranes are the minority class
-        images += _tiles(_normalise(section), image_size)
+        images += _tiles(normalise(section), image_size)
         masks += _tiles(membrane.astype(np.float32), image_size)
     return images, masks
 
 
-def real_field(name: str = "dsb2018-sample"):
-    """The whole field of a shipped real dataset: (image, labels), the image scaled to [0, 1]
-    (1st-99.8th percentile) as float32 (H, W), the instance labels int32 (H, W), 0 = background."""
+def real_field(name: str = "dsb2018-sample", scaled: bool = True):
+    """The whole field of a shipped real dataset: (image, labels), the image float32 (H, W) scaled
+    to [0, 1] by its own 1st-99.8th percentiles (`normalise`; `scaled=False`: the microscope's
+    values as they are), the instance labels int32 (H, W), 0 = background."""
     if name != "dsb2018-sample":
         raise ValueError(f"name must be 'dsb2018-sample' (the one shipped field), got {name!r}")
     with np.load(fetch(name)["dsb2018-sample.npz"]) as arrays:
-        image, labels = arrays["image"], arrays["labels"]
-    return _normalise(image.astype(np.float64)), labels.astype(np.int32)
+        image, labels = arrays["image"].astype(np.float32), arrays["labels"].astype(np.int32)
+    return (normalise(image) if scaled else image), labels
 
 
 def downscale(image, labels, factor: int):

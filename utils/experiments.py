@@ -638,10 +638,18 @@ REAL_BLOCKS = ("fine-tune", "test")
 #: How a UNet starts its training on the fine-tune block: from the weights it learnt on the
 #: synthetic nuclei (recipe "unet-nuclei", seed 0), or from random weights (the seed's).
 REAL_STARTS = ("synthetic", "scratch")
+REAL_LABELS = {"synthetic": "fine-tuned", "scratch": "from scratch"}
 #: The real training's epochs: at most this many (the `ci` profile: 2 x its own).
 REAL_EPOCHS = 20
 REAL_LEARNING_RATE = 1e-3
 REAL_BATCH_SIZE = 4
+
+
+def real_field() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped field (`data.real_field`) scaled to [0, 1] by the percentiles of its fine-tune
+    block (`data.normalise`), not of the whole field: the test block sets nothing."""
+    image, labels = data.real_field(scaled=False)
+    return data.normalise(image, reference=image[:, : image.shape[1] // 2]), labels
 
 
 def real_scale(profile) -> dict[str, float]:
@@ -649,7 +657,7 @@ def real_scale(profile) -> dict[str, float]:
     block only: the downscaling `factor` that gives its nuclei the median area of the training
     nuclei (`profile.image_size`), and the `gain` that then gives them their median brightness;
     with the statistics it compares (areas in pixels, intensities in [0, 1])."""
-    image, labels = data.real_field()
+    image, labels = real_field()
     half = image.shape[1] // 2
     real = metrics.instance_statistics(image[:, :half], labels[:, :half])
     images, _, synthetic_labels = data.make_nuclei_with_labels(64, profile.image_size)
@@ -672,7 +680,7 @@ def real_blocks(profile, gain: bool = True) -> dict[str, tuple[np.ndarray, np.nd
     unless `gain=False`), cropped to a square of a multiple of 8 px and split into its blocks:
     {"fine-tune": (image, labels), "test": (image, labels)}, each (H, W) with W = H / 2."""
     scale = real_scale(profile)
-    image, labels = data.downscale(*data.real_field(), scale["factor"])
+    image, labels = data.downscale(*real_field(), scale["factor"])
     if gain:
         image = np.clip(image * scale["gain"], 0, 1).astype(np.float32)
     side = min(image.shape) // 8 * 8
@@ -718,6 +726,16 @@ def real_scores(probabilities, labels, threshold: float = 0.5) -> dict[str, floa
     }
 
 
+def real_windows(profile) -> tuple[np.ndarray, np.ndarray]:
+    """The fine-tune block's training data: (images, masks), every window of side
+    `profile.image_size` whose corner lies on a grid of an eighth of that side."""
+    image, labels = real_blocks(profile)["fine-tune"]
+    size = profile.image_size
+    stride = max(1, size // 8)
+    masks = data.windows(labels > 0, size, stride).astype(np.float32)
+    return data.windows(image, size, stride), masks
+
+
 def train_on_real(
     profile,
     start: str = "synthetic",
@@ -725,19 +743,16 @@ def train_on_real(
     num_epochs: int | None = None,
     verbose: bool = False,
 ):
-    """Train the nuclei UNet on overlapping windows of the fine-tune block (side
-    `profile.image_size`, stride an eighth of it; the same windows are its validation data, since
-    the test block may choose nothing), starting from `start` (`REAL_STARTS`); return (model,
+    """Train the nuclei UNet on the fine-tune block's overlapping windows (`real_windows`; the
+    same windows are its validation data, since the test block may choose nothing, not even the
+    best epoch), starting from `start` (`REAL_STARTS`); return (model,
     history). Both starts train alike: Adam from `REAL_LEARNING_RATE` with a cosine decay,
     `num_epochs` (default: 2 x the profile's, at most `REAL_EPOCHS`)."""
     if start not in REAL_STARTS:
         raise ValueError(f"start must be one of {REAL_STARTS}, got {start!r}")
     seed = _check_seed(seed)
-    image, labels = real_blocks(profile)["fine-tune"]
+    tiles = real_windows(profile)
     size = profile.image_size
-    stride = max(1, size // 8)
-    tiles = (data.windows(image, size, stride), data.windows(labels > 0, size, stride))
-    tiles = (tiles[0], tiles[1].astype(np.float32))
     build_args, _ = recipe("unet-nuclei").arguments(profile)
     model = training.build(models.build_unet, (size, size, 1), seed=seed, **build_args)
     name = f"real-{start}"
@@ -771,7 +786,7 @@ def real_runs(profile, start: str = "synthetic", seeds=None, num_epochs=None) ->
         threshold = real_threshold(maps["fine-tune"], blocks["fine-tune"][1])
         scores.append(real_scores(maps["test"], blocks["test"][1], threshold))
         histories.append(history)
-    return SeedRuns(f"real-{start}", seeds, scores, histories)
+    return SeedRuns(REAL_LABELS[start], seeds, scores, histories)
 
 
 METRIC_LABELS = {

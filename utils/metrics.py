@@ -378,8 +378,8 @@ def instance_statistics(images, labels, area: int = 128 * 128) -> dict[str, floa
 def component_counts(labels, probabilities, threshold: float = 0.5) -> dict[str, int]:
     """What counting objects as the connected components of a per-pixel prediction gives, against
     the true instances (`labels`, (H, W), 0 = background): `components`, true `objects`,
-    `merged` components that hold two or more objects, the `objects_in_merged` ones, and the
-    `missed` objects no component touches."""
+    `merged` components that hold two or more objects, the `objects_in_merged` ones, the `empty`
+    components that touch no object, and the `missed` objects no component touches."""
     labels, probabilities = np.asarray(labels), np.asarray(probabilities)
     if labels.ndim != 2 or labels.shape != probabilities.shape:
         raise ValueError(
@@ -395,6 +395,7 @@ def component_counts(labels, probabilities, threshold: float = 0.5) -> dict[str,
         "objects": len(objects),
         "merged": sum(len(ids) > 1 for ids in inside),
         "objects_in_merged": sum(len(ids) for ids in inside if len(ids) > 1),
+        "empty": sum(len(ids) == 0 for ids in inside),
         "missed": len(np.setdiff1d(objects, touched)),
     }
 
