@@ -16,10 +16,12 @@ COLAB_STAMP := $(COLAB_VENV)/.installed
 # python3.13 on the PATH, else pyenv's 3.13 (these machines have it); override with COLAB_PYTHON=.
 COLAB_PYTHON ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13; \
 	do $$p -c "" >/dev/null 2>&1 && { echo $$p; break; }; done)
-# Notebooks only, tiny profile, each pass from an empty model cache (so every pass trains).
-NBVAL_CI = COURSE_PROFILE=ci COURSE_CACHE=$$(mktemp -d) $(1) -m pytest notebooks
+# Notebooks only (those in $(2), default notebooks/), tiny profile, each pass from an empty model
+# cache (so every pass trains).
+NBVAL_CI = COURSE_PROFILE=ci COURSE_CACHE=$$(mktemp -d) $(1) -m pytest $(or $(2),notebooks)
 
-.PHONY: venv lab test ci onednn-on onednn-off colab lint format notebooks bench sync clean
+.PHONY: venv lab test ci onednn-on onednn-off colab classroom student grade lint format notebooks \
+	bench sync clean
 
 venv: $(STAMP)
 
@@ -36,11 +38,12 @@ test: $(STAMP) lint
 	COURSE_PROFILE=ci $(BIN)/python -m pytest
 
 # CI's extra passes after `make test`: proof that the checked outputs do not depend on the CPU's
-# kernels (oneDNN on and off) nor on the versions (Colab's).
-ci: onednn-on onednn-off colab
+# kernels (oneDNN on and off) nor on the versions (Colab's); and the classroom tools.
+ci: onednn-on onednn-off colab classroom
 
-onednn-on: $(STAMP)
-	TF_ENABLE_ONEDNN_OPTS=1 $(call NBVAL_CI,$(BIN)/python)
+# With oneDNN on, the student copies run (a class's notebooks: no solutions, exercises unanswered).
+onednn-on: student
+	TF_ENABLE_ONEDNN_OPTS=1 $(call NBVAL_CI,$(BIN)/python,students)
 
 onednn-off: $(STAMP)
 	TF_ENABLE_ONEDNN_OPTS=0 $(call NBVAL_CI,$(BIN)/python)
@@ -56,6 +59,19 @@ colab: $(COLAB_STAMP)
 	COURSE_REQUIREMENTS=requirements-colab.txt COURSE_PROFILE=ci $(COLAB_VENV)/bin/python -m pytest \
 		--ignore=tests/test_makefile.py tests
 	COURSE_REQUIREMENTS=requirements-colab.txt $(call NBVAL_CI,$(COLAB_VENV)/bin/python)
+
+# Student copies of the notebooks in students/: worked solutions removed, exercise outputs cleared.
+student: $(STAMP)
+	$(BIN)/python -m utils.classroom student --out students
+
+# Grade a folder of submitted notebooks: grades/grades.csv and grades/grades.md.
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of notebooks>"; exit 1; }
+	$(BIN)/python -m utils.classroom grade "$(SUBMISSIONS)" --out grades
+
+# The grading tests: made-up submissions (right, wrong, raising, endless, corrupt) graded.
+classroom: $(STAMP)
+	COURSE_PROFILE=ci $(BIN)/python -m pytest -m classroom tests/test_classroom.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -79,4 +95,4 @@ sync: $(STAMP)
 	$(BIN)/python -m utils.course sync
 
 clean:
-	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache .hypothesis students grades
