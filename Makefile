@@ -65,9 +65,10 @@ student: $(STAMP)
 	$(BIN)/python -m utils.classroom student --out students
 
 # Grade a folder of submitted notebooks: grades/grades.csv and grades/grades.md.
+GRADE_TIMEOUT ?= 600
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of notebooks>"; exit 1; }
-	$(BIN)/python -m utils.classroom grade "$(SUBMISSIONS)" --out grades
+	$(BIN)/python -m utils.classroom grade "$(SUBMISSIONS)" --out grades --timeout $(GRADE_TIMEOUT)
 
 # The grading tests: made-up submissions (right, wrong, raising, endless, corrupt) graded.
 classroom: $(STAMP)
