@@ -89,6 +89,19 @@ def test_the_learners_function_cannot_change_the_checkers_inputs(capsys):
     np.testing.assert_array_equal(case, np.arange(3.0))
 
 
+def test_lists_of_arrays_are_described_and_copied(capsys):
+    def first_doubled_in_place(arrays):
+        arrays[0] *= 2
+        return arrays[0]
+
+    case = [np.arange(3.0), np.arange(3.0)]
+    check_function(first_doubled_in_place, lambda arrays: arrays[0] * 2, [(case,)], name="e")
+    assert "correct" in capsys.readouterr().out
+    np.testing.assert_array_equal(case[0], np.arange(3.0))
+    check_function(lambda arrays: arrays[1], lambda arrays: arrays[0] * 2, [(case,)], name="e")
+    assert "on case 1 (list of 2 arrays of shape (3,)):" in capsys.readouterr().out
+
+
 def test_verdicts_go_to_the_grade_log(monkeypatch, tmp_path, capsys):
     log = tmp_path / "grades.jsonl"
     monkeypatch.setenv("COURSE_GRADE_LOG", str(log))

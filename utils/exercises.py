@@ -13,6 +13,7 @@ how `make grade` reads a submission's results without parsing its output.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -106,6 +107,14 @@ def _describe(arguments: tuple) -> str:
     for value in arguments:
         if isinstance(value, np.ndarray):
             parts.append(f"array of shape {value.shape}")
+        elif (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(item, np.ndarray) for item in value)
+        ):
+            shapes = {item.shape for item in value}
+            shape = f" of shape {shapes.pop()}" if len(shapes) == 1 else ""
+            parts.append(f"list of {len(value)} arrays{shape}")
         else:
             text = repr(value)
             parts.append(text if len(text) <= 40 else text[:37] + "...")
@@ -131,7 +140,7 @@ def check_function(
         raise ValueError("cases must hold at least one tuple of arguments")
     results = []
     for number, case in enumerate(cases, start=1):
-        copies = tuple(np.copy(a) if isinstance(a, np.ndarray) else a for a in case)
+        copies = copy.deepcopy(case)  # so a function that works in place cannot change a case
         try:
             results.append(function(*copies))
         except Exception as error:  # a learner's bug is a verdict, not a traceback
