@@ -20,16 +20,23 @@ COLAB_PYTHON ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versio
 # cache (so every pass trains).
 NBVAL_CI = COURSE_PROFILE=ci COURSE_CACHE=$$(mktemp -d) $(1) -m pytest $(or $(2),notebooks)
 
-.PHONY: venv lab test ci onednn-on onednn-off colab classroom student grade lint format notebooks \
-	bench sync clean
+.PHONY: venv lab test ci onednn-on onednn-off colab classroom student grade activities wheelhouse \
+	lint format notebooks bench sync clean
 
 venv: $(STAMP)
 
-# Installs once; again only when requirements.txt changes.
+# Installs once; again only when requirements.txt changes. With wheels in wheelhouse/ (`make
+# wheelhouse`, for a class without internet) it installs from them alone, never from the network.
+WHEELHOUSE ?= wheelhouse
+PIP_SOURCE = $(if $(wildcard $(WHEELHOUSE)/*.whl),--no-index --find-links $(WHEELHOUSE))
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --disable-pip-version-check $(PIP_SOURCE) -r requirements.txt
 	touch $(STAMP)
+
+# Every pinned package (and its dependencies) as files in wheelhouse/, for an offline class.
+wheelhouse:
+	$(PYTHON) -m pip download --disable-pip-version-check -r requirements.txt -d $(WHEELHOUSE)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb $(ROOT_ARGS) $(LAB_ARGS)
@@ -69,6 +76,10 @@ GRADE_TIMEOUT ?= 600
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of notebooks>"; exit 1; }
 	$(BIN)/python -m utils.classroom grade "$(SUBMISSIONS)" --out grades --timeout $(GRADE_TIMEOUT)
+
+# The class activities of TEACHING.md, run in the active profile (COURSE_PROFILE, cpu by default).
+activities: $(STAMP)
+	$(BIN)/python -m utils.activities
 
 # The grading tests: made-up submissions (right, wrong, raising, endless, corrupt) graded.
 classroom: $(STAMP)

@@ -105,6 +105,19 @@ def test_train_caches_each_seed_under_its_own_name(cache):
     assert cached == history  # loaded from the cache, not trained again
 
 
+def test_a_changed_training_is_trained_and_cached_apart(cache):
+    _, plain = experiments.train("rare-bce", TINY)
+    _, changed = experiments.train("rare-bce", TINY, learning_rate=1e-2, num_epochs=1)
+    assert len(plain["loss"]) == max(1, TINY.num_epochs // 3) and len(changed["loss"]) == 1
+    names = sorted(path.name for path in (cache / "models").glob("*.keras"))
+    assert len(names) == 2 and names[1].startswith("rare-bce-learning_rate0.01-num_epochs1-")
+    result = experiments.run_seeds("rare-bce", TINY, seeds=[0], learning_rate=1e-2, num_epochs=1)
+    assert result.name == "rare-bce-learning_rate0.01-num_epochs1"
+    assert result.histories[0] == changed  # the same training, loaded from the cache
+    with pytest.raises(ValueError, match=r"changes must be among \['loss', .*got \['filters'\]"):
+        experiments.train("rare-bce", TINY, filters=(4, 8))
+
+
 def test_run_seeds_returns_a_table_per_seed(cache):
     result = experiments.run_seeds("small-unet", TINY, seeds=[0, 1])
     assert result.seeds == [0, 1] and len(result.histories) == 2

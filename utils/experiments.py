@@ -374,13 +374,29 @@ def show(name: str, profile, seed: int = 0) -> str:
     return "\n".join(lines)
 
 
-def train(name: str, profile, seed: int = 0, verbose: bool | None = None):
+#: The training settings a class may change in `train` and `run_seeds` (`training.fit`'s).
+CHANGEABLE = ("loss", "learning_rate", "schedule", "num_epochs", "batch_size", "augment")
+
+
+def _check_changes(changes: dict) -> str:
+    """Validate changes to a recipe's training; return the suffix that names them in the cache."""
+    unknown = sorted(set(changes) - set(CHANGEABLE))
+    if unknown:
+        raise ValueError(f"changes must be among {list(CHANGEABLE)}, got {unknown}")
+    return "".join(f"-{key}{value}" for key, value in sorted(changes.items()))
+
+
+def train(name: str, profile, seed: int = 0, verbose: bool | None = None, **changes):
     """Build and train recipe `name` under `profile` (in the recipe's setting) with `seed` (build
-    and data order), or load it from the cache; return (model, history)."""
+    and data order), or load it from the cache; return (model, history). `changes` override the
+    recipe's training settings (any of `CHANGEABLE`, e.g. `learning_rate=1e-2`): a class
+    activity is one changed call."""
     chosen = recipe(name)
     seed = _check_seed(seed)
+    suffix = _check_changes(changes)
     setting = chosen.setting(profile)
     build_args, fit_args = chosen.arguments(profile)
+    fit_args.update(changes)
     if verbose is not None:
         fit_args["verbose"] = verbose
     train_split, val_split, _ = splits(name, profile)
@@ -391,7 +407,7 @@ def train(name: str, profile, seed: int = 0, verbose: bool | None = None):
         _pairs(train_split, chosen.autoencoder),
         _pairs(val_split, chosen.autoencoder),
         setting,
-        checkpoint_name(name, seed),
+        checkpoint_name(name + suffix, seed),
         seed=seed,
         **fit_args,
     )
@@ -447,7 +463,7 @@ class SeedRuns:
 
 
 def run_seeds(
-    name: str, profile, seeds=None, verbose: bool = False, head: int | None = None
+    name: str, profile, seeds=None, verbose: bool = False, head: int | None = None, **changes
 ) -> SeedRuns:
     """Train (or load) recipe `name` once per seed and score each on the test set.
 
@@ -455,8 +471,10 @@ def run_seeds(
     deep-supervised one is scored on the mean of its heads (`models.average_heads`), or, with
     `head=k`, on its sub-network Lk alone (`models.prune_unet_plus_plus`); membrane models also
     get the boundary F-score and V_rand. A VAE or plain autoencoder of the crops gets
-    `generative_scores` (the sample-quality measure of `sample_quality`)."""
+    `generative_scores` (the sample-quality measure of `sample_quality`). `changes` change the
+    recipe's training as in `train`."""
     chosen = recipe(name)
+    suffix = _check_changes(changes)
     is_generator = chosen.builder is models.build_vae
     if chosen.autoencoder and not is_generator:
         raise ValueError(
@@ -473,7 +491,7 @@ def run_seeds(
     quality = sample_quality(profile) if is_generator else None
     scores, histories = [], []
     for seed in seeds:
-        model, history = train(name, profile, seed, verbose=verbose)
+        model, history = train(name, profile, seed, verbose=verbose, **changes)
         if is_generator:
             scores.append(generative_scores(model, test_images, quality))
         else:
@@ -486,7 +504,7 @@ def run_seeds(
                 )
             )
         histories.append(history)
-    label = name if head is None else f"{name} L{head}"
+    label = name + suffix if head is None else f"{name + suffix} L{head}"
     return SeedRuns(label, seeds, scores, histories)
 
 
