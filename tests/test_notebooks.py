@@ -17,7 +17,11 @@ from utils import course
 NOTEBOOKS = sorted(course.NOTEBOOK_DIR.glob("*.ipynb"))
 MAX_MEGABYTES = 2.0
 MAX_FIGURE_PIXELS = 1600  # width or height of a stored PNG
-DOCUMENTS = [course.ROOT / "README.md", course.NOTEBOOK_DIR / "glossary.md"]
+DOCUMENTS = [
+    course.ROOT / "README.md",
+    course.ROOT / "TEACHING.md",
+    course.NOTEBOOK_DIR / "glossary.md",
+]
 
 
 def read(path: Path) -> nbformat.NotebookNode:
