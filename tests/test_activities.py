@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from utils import activities, classroom, setup
+from utils.course import NOTEBOOKS, ROOT
 
 CI = setup.PROFILES["ci"]
 
@@ -26,6 +27,7 @@ def test_convolutions_to_see_a_64_pixel_image():
 def test_only_kernels_the_stride_divides_cover_evenly():
     assert activities.overlap_ratio(2) == 1 and activities.overlap_ratio(4) == 1
     assert activities.overlap_ratio(3) == 4  # 1, 2 or 4 contributions: a checkerboard
+    assert activities.overlap_ratio(6, stride=3) == 1 and activities.overlap_ratio(5, stride=3) == 4
 
 
 def test_shifting_a_mask_lowers_dice_and_raises_hd95():
@@ -72,3 +74,24 @@ def test_the_mistakes_of_notebook_01_are_graded_wrong_with_a_reason(tmp_path):
     for exercise in ("Exercise 4", "Exercise 5"):
         outcome, message = graded["results"][exercise]
         assert outcome == "wrong" and "values differ" in message
+
+
+TEACHING = ROOT / "TEACHING.md"
+
+
+def test_teaching_quotes_the_activities_that_do_not_train(capsys):
+    text = TEACHING.read_text(encoding="utf-8")
+    activities.report(setup.PROFILES["cpu"], ["00", "01", "02", "07"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    missing = [line for line in lines if not line.startswith("## ") and line not in text]
+    assert not missing, f"TEACHING.md does not quote: {missing}"
+
+
+def test_teaching_covers_every_notebook_and_every_coding_exercise():
+    text = TEACHING.read_text(encoding="utf-8")
+    for stem in NOTEBOOKS:
+        assert f"### {stem[:2]} · " in text, stem
+    for answers in activities.MISTAKES.values():
+        for function in answers:
+            assert f"`{function}`" in text, function
+    assert "{" not in text.replace("x^{i,j}", ""), "a placeholder is left"

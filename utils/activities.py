@@ -252,11 +252,13 @@ def report(profile, notebooks=None) -> None:
             fewest = min(counts, key=counts.get)
             print(f"Outcome: fewest with {fewest}; most when stacked plainly")
         elif notebook == "02":
-            ratios = {k: overlap_ratio(k) for k in (2, 3, 4)}
+            ratios = {k: overlap_ratio(k, stride=3) for k in (3, 4, 5, 6)}
             for k, ratio in ratios.items():
-                print(f"stride 2, kernel {k}: most / fewest contributions {ratio:g}")
+                print(f"stride 3, kernel {k}: most / fewest contributions {ratio:g}")
             even = [k for k, ratio in ratios.items() if math.isclose(ratio, 1)]
-            print(f"Outcome: even coverage for kernels {even} (divisible by the stride) only")
+            divisible = [k for k in ratios if k % 3 == 0]
+            rule = "holds" if even == divisible else "fails"
+            print(f"Outcome: even coverage for kernels {even}; the divisibility rule {rule}")
         elif notebook == "03":
             scores = shifted_scores(profile)
             for shift, score in scores.items():
@@ -287,7 +289,7 @@ def report(profile, notebooks=None) -> None:
                 for a, b in zip(unet.values("dice"), unetpp.values("dice"), strict=True)
             ]
             print(f"ahead, seed by seed: {', '.join(ahead)}")
-            print(experiments.verdict(unetpp, unet, "dice", labels=("UNet++", "UNet")).line)
+            print(experiments.verdict(unetpp, unet, "dice", labels=("UNet++", "UNet")))
             print(
                 "Outcome: "
                 + (
