@@ -83,7 +83,7 @@ activities: $(STAMP)
 
 # The grading tests: made-up submissions (right, wrong, raising, endless, corrupt) graded.
 classroom: $(STAMP)
-	COURSE_PROFILE=ci $(BIN)/python -m pytest -m classroom tests/test_classroom.py
+	COURSE_PROFILE=ci $(BIN)/python -m pytest -m classroom tests/test_classroom.py tests/test_activities.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

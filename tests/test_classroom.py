@@ -194,3 +194,15 @@ def test_grading_made_up_submissions(tmp_path):
     assert by["notes.txt"][0]["status"] == "not a notebook"
     summary = (tmp_path / "grades" / "grades.md").read_text(encoding="utf-8")
     assert "| 5 / 5 |" in summary and "timed out" in summary
+
+
+def test_grading_skips_hidden_checkpoint_copies(tmp_path):
+    submissions = tmp_path / "submissions"
+    (submissions / ".ipynb_checkpoints").mkdir(parents=True)
+    (submissions / ".ipynb_checkpoints" / "ada_01_convolution_by_hand-checkpoint.ipynb").write_text(
+        "{}", encoding="utf-8"
+    )
+    (submissions / "notes.txt").write_text("not a notebook", encoding="utf-8")
+    csv_path = classroom.grade(submissions, tmp_path / "grades", timeout=30)
+    rows = csv_path.read_text(encoding="utf-8").splitlines()[1:]
+    assert len(rows) == 1 and rows[0].startswith("notes.txt,")

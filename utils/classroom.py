@@ -178,7 +178,13 @@ def grade(submissions: Path, out: Path = GRADES_DIR, timeout: float = GRADE_TIME
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
         raise ValueError(f"submissions must be a folder of notebooks, got {str(submissions)!r}")
-    files = sorted(p for p in submissions.rglob("*") if p.is_file())
+    # Hidden files and folders (JupyterLab's .ipynb_checkpoints/ copies) are not submissions.
+    files = sorted(
+        p
+        for p in submissions.rglob("*")
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(submissions).parts)
+    )
     rows = []
     for path in files:
         graded = grade_one(path, timeout)
