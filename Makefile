@@ -20,8 +20,8 @@ COLAB_PYTHON ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versio
 # cache (so every pass trains).
 NBVAL_CI = COURSE_PROFILE=ci COURSE_CACHE=$$(mktemp -d) $(1) -m pytest $(or $(2),notebooks)
 
-.PHONY: venv lab test ci onednn-on onednn-off colab classroom student grade activities wheelhouse \
-	lint format notebooks bench sync clean
+.PHONY: venv lab test ci onednn-on onednn-off colab classroom browser student grade activities \
+	wheelhouse site lint format notebooks bench sync clean
 
 venv: $(STAMP)
 
@@ -36,7 +36,24 @@ $(STAMP): requirements.txt
 
 # Every pinned package (and its dependencies) as files in wheelhouse/, for an offline class.
 wheelhouse:
-	$(PYTHON) -m pip download --disable-pip-version-check -r requirements.txt -d $(WHEELHOUSE)
+	$(PYTHON) -m pip download --disable-pip-version-check -r requirements.txt \
+		-r requirements-site.txt -d $(WHEELHOUSE)
+
+# The website's tools (requirements-site.txt), on top of the course's: `make site` and `make browser`.
+SITE_STAMP := $(VENV)/.site-installed
+$(SITE_STAMP): requirements-site.txt $(STAMP)
+	$(BIN)/python -m pip install --disable-pip-version-check $(PIP_SOURCE) -r requirements-site.txt
+	touch $(SITE_STAMP)
+
+# The course as a static website in build/site/ (open build/site/index.html): the notebooks'
+# stored outputs, nothing executed, nothing fetched (utils/site.py, site/conf.py).
+site: $(SITE_STAMP)
+	$(BIN)/python -m utils.site build/site
+
+# CI's browser checks in headless Chromium (Debian's chromium and chromium-driver): every page of
+# the built site, and 00_start_here.ipynb run in JupyterLab served by `make lab`.
+browser: $(SITE_STAMP)
+	COURSE_PROFILE=ci $(BIN)/python -m pytest -m browser tests/test_site.py tests/test_lab.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb $(ROOT_ARGS) $(LAB_ARGS)
@@ -46,7 +63,7 @@ test: $(STAMP) lint
 
 # CI's extra passes after `make test`: proof that the checked outputs do not depend on the CPU's
 # kernels (oneDNN on and off) nor on the versions (Colab's); and the classroom tools.
-ci: onednn-on onednn-off colab classroom
+ci: onednn-on onednn-off colab classroom browser
 
 # With oneDNN on, the student copies run (a class's notebooks: no solutions, exercises unanswered).
 onednn-on: student
@@ -107,4 +124,4 @@ sync: $(STAMP)
 	$(BIN)/python -m utils.course sync
 
 clean:
-	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache .hypothesis students grades
+	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache .hypothesis students grades build

@@ -1,0 +1,187 @@
+"""JupyterLab in a real browser: `make lab`'s server, 00_start_here.ipynb run top to bottom in
+headless Chromium (the `ci` profile), the setup line seen, no cell showing an error.
+
+Marked `browser`: it runs in CI's extra pass (`make browser`), not in `make test`.
+"""
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from utils import browser
+from utils.config import ROOT
+
+NOTEBOOK = "notebooks/00_start_here.ipynb"  # `make lab` serves notebooks/: its URL path drops it
+
+# JupyterLab settings for the test's own server: no autosave (the stored outputs must stay the
+# `cpu` ones), and every cell in the page (no windowing), so that every output can be read.
+SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+}
+
+CELLS = """
+return Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell'))
+  .map(cell => ({
+    prompt: (cell.querySelector('.jp-InputPrompt') || {}).textContent || '',
+    outputs: Array.from(cell.querySelectorAll('.jp-OutputArea-output')).map(o => ({
+      mime: o.getAttribute('data-mime-type') || '',
+      text: o.textContent,
+    })),
+  }));
+"""
+
+
+def _wait(condition, timeout, what):
+    """Poll `condition` until it is truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def _answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _click_menu(driver, menu, item):
+    """Open the main menu `menu` and click its entry `item`."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(
+        By.XPATH, f"//li[contains(@class,'lm-MenuBar-item')][.//div[text()='{menu}']]"
+    ).click()
+    entry = f"//li[contains(@class,'lm-Menu-item')][.//div[text()='{item}']]"
+    _wait(lambda: driver.find_elements(By.XPATH, entry), 10, f"the menu entry {item!r}")
+    driver.find_element(By.XPATH, entry).click()
+
+
+def _is_error(output):
+    """An output that reports an exception (JupyterLab renders tracebacks as stderr text)."""
+    return "Traceback (most recent call last)" in output["text"] or (
+        output["mime"] == "application/vnd.jupyter.stderr"
+        and any(line.rstrip().endswith("Error") for line in output["text"].splitlines()[:2])
+    )
+
+
+@pytest.mark.browser
+def test_start_notebook_runs_in_jupyterlab_in_a_real_browser(tmp_path):
+    reason = browser.missing()
+    if reason:
+        pytest.fail(reason)
+    for name, values in SETTINGS.items():
+        path = tmp_path / "settings" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values), encoding="utf-8")
+    stored = hashlib.sha256((ROOT / NOTEBOOK).read_bytes()).hexdigest()
+    port, token = browser.free_port(), secrets.token_hex(16)
+    environment = {
+        **os.environ,
+        "COURSE_PROFILE": "ci",
+        "COURSE_CACHE": str(tmp_path / "cache"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+    }
+    lab_args = (
+        f"LAB_ARGS=--no-browser --ServerApp.ip=127.0.0.1 --port={port} "
+        f"--IdentityProvider.token={token} --ServerApp.runtime_dir={tmp_path / 'runtime'}"
+    )
+    log = (tmp_path / "lab.log").open("w")
+    # Its own session (process group): stopped below by its own process id, children included.
+    server = subprocess.Popen(
+        ["make", "lab", lab_args],
+        cwd=ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    driver = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(lambda: _answers(f"{base}/api/status?token={token}"), 120, "the server")
+        driver = browser.chromium(1400, 1000)
+        driver.get(f"{base}/lab/tree/{NOTEBOOK.removeprefix('notebooks/')}?token={token}")
+        cells = _wait(lambda: driver.execute_script(CELLS), 120, "the notebook's cells")
+        _wait(
+            lambda: driver.execute_script(
+                "const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+                "return s && s.getAttribute('data-status') === 'idle';"
+            ),
+            120,
+            "an idle kernel",
+        )
+        # The stored outputs (and execution counts) first go, so that what is read is this run's.
+        _click_menu(driver, "Edit", "Clear Outputs of All Cells")
+        _wait(
+            lambda: not any(c["outputs"] for c in driver.execute_script(CELLS)),
+            30,
+            "the stored outputs to be cleared",
+        )
+        # The menu entry does nothing while the kernel is still connecting: click until it starts.
+        for _ in range(10):
+            _click_menu(driver, "Run", "Run All Cells")
+            started = lambda: any(  # noqa: E731 (a condition, read once)
+                c["prompt"].strip() != "[ ]:" for c in driver.execute_script(CELLS)
+            )
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and not started():
+                time.sleep(0.5)
+            if started():
+                break
+        executed = lambda: all(  # noqa: E731 (a condition, read once)
+            re.fullmatch(r"\[\d+\]:", c["prompt"].strip()) for c in driver.execute_script(CELLS)
+        )
+        _wait(executed, 300, "every cell to run")
+        cells = driver.execute_script(CELLS)
+        outputs = [o for cell in cells for o in cell["outputs"]]
+        assert len(cells) >= 5
+        assert any("Course ready | profile ci" in o["text"] for o in outputs), "no setup line"
+        errors = [o["text"][:300] for o in outputs if _is_error(o)]
+        assert not errors, errors
+        driver.save_screenshot(str(tmp_path / "lab.png"))
+        (ROOT / "build").mkdir(exist_ok=True)
+        driver.save_screenshot(str(ROOT / "build" / "lab-00_start_here.png"))
+    except BaseException:
+        if driver is not None:  # what the browser showed, for the failure's report
+            (ROOT / "build").mkdir(exist_ok=True)
+            driver.save_screenshot(str(ROOT / "build" / "lab-failure.png"))
+        raise
+    finally:
+        if driver is not None:
+            driver.quit()
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+    assert server.poll() is not None
+    # Nothing was saved over the stored outputs.
+    assert hashlib.sha256((ROOT / NOTEBOOK).read_bytes()).hexdigest() == stored
+
+
+def test_an_exception_in_a_cell_counts_as_an_error():
+    traceback = "---------------------------------------------------------------------------\n"
+    traceback += "ValueError                                Traceback (most recent call last)\n"
+    assert _is_error({"mime": "application/vnd.jupyter.stderr", "text": traceback})
+    assert _is_error({"mime": "application/vnd.jupyter.stderr", "text": "ZeroDivisionError\n"})
+    assert not _is_error({"mime": "application/vnd.jupyter.stderr", "text": "I0000 oneDNN on\n"})
+    assert not _is_error({"mime": "text/plain", "text": "Course ready | profile ci"})

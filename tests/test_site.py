@@ -1,0 +1,209 @@
+"""Tests of utils/site.py: the staged sources, and the built website in headless Chromium.
+
+The browser tests (marked `browser`) build the site and open every page; they run in CI's extra
+pass (`make browser`), not in `make test`.
+"""
+
+import json
+import re
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from utils import browser, site
+from utils.course import NOTEBOOKS
+
+SCREENSHOTS = site.BUILD_DIR / "site-screenshots"
+
+
+def test_badges_become_plain_links_and_page_links_follow_the_flat_site():
+    badges = (
+        "[![Open in Colab](https://img/colab.svg)](https://colab/x) "
+        "[![Launch on Binder](https://img/binder.svg)](https://binder/y)"
+    )
+    text = site._links(badges + " [map](notebooks/04_unet.ipynb#skips)", site._renames())
+    assert text == (
+        "[Open in Colab](https://colab/x) · [Launch on Binder](https://binder/y) "
+        "[map](04_unet.ipynb#skips)"
+    )
+    assert site._links("[guide](../TEACHING.md)", site._renames()) == "[guide](teaching.md)"
+    # A file of the repository that is not a page links to its copy on GitHub.
+    linked = site._links("[cell](utils/course.py)", site._renames())
+    assert linked == f"[cell]({site.REPOSITORY_URL}/utils/course.py)"
+    assert site._links("[web](https://example.org/a.md)", site._renames()) == (
+        "[web](https://example.org/a.md)"
+    )
+
+
+def test_readme_sections_are_found_or_named_missing():
+    sections = site.readme_sections()
+    assert list(sections) == list(site.SETUP_SECTIONS)
+    assert all(text.startswith("## ") for text in sections.values())
+    with pytest.raises(ValueError, match=r"no section\(s\) \['Nowhere'\]"):
+        site.readme_sections(["Nowhere"])
+
+
+def test_staged_sources_hold_every_page_without_remote_images(tmp_path):
+    staged = site.stage(tmp_path / "src")
+    names = {path.name for path in staged.iterdir()}
+    expected = {f"{stem}.ipynb" for stem in NOTEBOOKS}
+    expected |= {"index.md", "glossary.md", "setup.md", "teaching.md", "conf.py"}
+    assert expected <= names
+    for stem in NOTEBOOKS:
+        notebook = json.loads((staged / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        markdown = "".join(
+            "".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown"
+        )
+        assert not re.search(r"!\[[^\]]*\]\(https?://", markdown), stem  # no remote image
+        assert "](../" not in markdown and "](notebooks/" not in markdown, stem
+    index = (staged / "index.md").read_text(encoding="utf-8")
+    assert all(f"]({stem}.ipynb)" in index for stem in NOTEBOOKS)
+
+
+# --- the built site in a real browser ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built_site():
+    reason = browser.missing()
+    if reason:
+        pytest.fail(reason)  # CI installs the browser: its absence is a failure, not a skip
+    landing = site.build()
+    return landing.parent
+
+
+# The text of a page outside code, scripts and typeset math: where raw TeX would show.
+VISIBLE_TEXT = """
+const skip = new Set(['PRE', 'CODE', 'SCRIPT', 'STYLE', 'MJX-CONTAINER', 'TEXTAREA']);
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+const parts = [];
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  let parent = node.parentElement, hidden = false;
+  while (parent) {
+    if (skip.has(parent.tagName)) { hidden = true; break; }
+    parent = parent.parentElement;
+  }
+  if (!hidden) parts.push(node.textContent);
+}
+return parts.join(' ');
+"""
+
+MATH_STATE = """
+const boxes = Array.from(document.querySelectorAll('.math.notranslate'));
+return {
+  boxes: boxes.length,
+  typeset: boxes.filter(b => b.querySelector('mjx-container')).length,
+  errors: document.querySelectorAll('mjx-merror').length,
+};
+"""
+
+IMAGES = """
+return Array.from(document.images).map(i => ({src: i.src, ok: i.complete && i.naturalWidth > 0}));
+"""
+
+
+def _wait_for_math(driver, timeout=30):
+    """Wait until MathJax (when the page loads it) has typeset the page; True if it did."""
+    driver.set_script_timeout(timeout)
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "if (window.MathJax && MathJax.startup) { MathJax.startup.promise.then(() => done(true)); }"
+        "else { done(false); }"
+    )
+
+
+def _check_links(base, pages, driver):
+    """Every same-site link of the page resolves (HTTP 200), and so does its #fragment."""
+    broken = []
+    hrefs = driver.execute_script("return Array.from(document.links).map(a => a.href)")
+    for href in hrefs:
+        if not href.startswith(base):
+            continue
+        url, _, fragment = href.partition("#")
+        path = urllib.parse.urlparse(url).path
+        try:
+            with urllib.request.urlopen(url) as response:
+                body = response.read().decode("utf-8", "replace") if path.endswith(".html") else ""
+        except OSError as error:
+            broken.append(f"{href} ({error})")
+            continue
+        if fragment and f'id="{urllib.parse.unquote(fragment)}"' not in body:
+            broken.append(f"{href} (no element with id {fragment!r})")
+    return broken
+
+
+@pytest.mark.browser
+def test_every_page_loads_typesets_its_math_and_resolves_its_links(built_site):
+    pages = sorted(p.relative_to(built_site).as_posix() for p in built_site.glob("*.html"))
+    assert {f"{stem}.html" for stem in NOTEBOOKS} <= set(pages)
+    problems = {}
+    driver = browser.chromium()
+    try:
+        with browser.serve(built_site) as base:
+            for page in pages:
+                driver.get(f"{base}/{page}")
+                has_math = _wait_for_math(driver)
+                found = []
+                severe = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+                found += [f"console: {message}" for message in severe]
+                text = driver.execute_script(VISIBLE_TEXT)
+                raw = re.findall(r"\$[^$\n]{1,80}\$|\\\(|\\\[", text)
+                found += [f"raw TeX left: {snippet!r}" for snippet in raw[:3]]
+                math = driver.execute_script(MATH_STATE)
+                if math["boxes"] and not has_math:
+                    found.append("formulas on the page but MathJax not loaded")
+                if math["typeset"] != math["boxes"] or math["errors"]:
+                    found.append(f"math: {math}")
+                found += [
+                    f"image did not load: {i['src']}"
+                    for i in driver.execute_script(IMAGES)
+                    if not i["ok"]
+                ]
+                found += [f"broken link: {link}" for link in _check_links(base, pages, driver)]
+                if found:
+                    problems[page] = found
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            for page in ("index.html", "02_upsampling_by_hand.html"):
+                driver.get(f"{base}/{page}")
+                _wait_for_math(driver)
+                time.sleep(0.5)
+                driver.save_screenshot(str(SCREENSHOTS / page.replace(".html", ".png")))
+    finally:
+        driver.quit()
+    assert not problems, json.dumps(problems, indent=1)[:4000]
+
+
+@pytest.mark.browser
+def test_notebook_pages_link_to_the_previous_and_the_next_in_order(built_site):
+    order = ["index", *NOTEBOOKS, "glossary"]
+    driver = browser.chromium()
+    try:
+        with browser.serve(built_site) as base:
+            for before, page, after in zip(order, order[1:], order[2:], strict=False):
+                driver.get(f"{base}/{page}.html")
+                links = driver.execute_script(
+                    "const get = c => (document.querySelector('a.' + c) || {}).href || '';"
+                    "return [get('prev-page'), get('next-page')];"
+                )
+                assert links == [f"{base}/{before}.html", f"{base}/{after}.html"], page
+    finally:
+        driver.quit()
+
+
+@pytest.mark.browser
+def test_pages_that_have_formulas_really_typeset_them(built_site):
+    """A positive control: notebook 01 has formulas, and they come out as typeset math."""
+    driver = browser.chromium()
+    try:
+        with browser.serve(built_site) as base:
+            driver.get(f"{base}/01_convolution_by_hand.html")
+            assert _wait_for_math(driver)
+            math = driver.execute_script(MATH_STATE)
+            assert math["boxes"] > 50 and math["typeset"] == math["boxes"]
+            # The source's formula: Y(i, j) typeset, with a sum sign drawn by MathJax's fonts.
+            first = driver.find_element("css selector", ".math.notranslate mjx-container")
+            assert first.size["width"] > 50 and first.size["height"] > 10
+    finally:
+        driver.quit()

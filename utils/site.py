@@ -1,0 +1,133 @@
+"""The course as a static website (`make site`): Sphinx + MyST-NB over the stored outputs.
+
+`stage` gathers the pages into one flat source folder — the notebooks (their badges, remote images,
+turned into plain links), the glossary, the teacher's guide, a set-up page cut from the README, and
+a landing page with the course map — rewriting the links between them. `build` runs Sphinx on it
+(`site/conf.py`) and copies MathJax next to the pages. Nothing is executed and nothing is fetched.
+`python -m utils.site [OUT]` does both; the pages land in `build/site/` (open `index.html`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from utils.config import ROOT
+from utils.course import BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY
+
+SITE_CONFIG = ROOT / "site"
+REPOSITORY_URL = f"https://github.com/{REPOSITORY}/blob/{BRANCH}"
+BUILD_DIR = ROOT / "build"
+#: The README's sections that make the set-up page, in this order.
+SETUP_SECTIONS = ("Launching", "Profiles", "All commands", "Troubleshooting")
+
+# [![label](image-url)](target-url): a badge, shown on the site as a plain link (no remote image).
+_BADGE = re.compile(r"\[!\[([^\]]*)\]\((https?://[^)]+)\)\]\((https?://[^)]+)\)")
+
+
+def _links(text: str, renames: dict[str, str], base: Path = ROOT) -> str:
+    """Markdown `text` (from a file in `base`) with badges as plain links, links to pages renamed
+    for the flat site, and links to other files of the repository pointed at its GitHub copy."""
+    text = _BADGE.sub(lambda m: f"[{m.group(1)}]({m.group(3)})", text)
+    # Badges side by side (a space or a line apart) read as one link: separate them.
+    text = re.sub(r"(\]\(https?://[^)]+\))\s+(\[(Open in|Launch on) )", r"\1 · \2", text)
+
+    def rename(match: re.Match) -> str:
+        path, anchor = match.group(1), match.group(2) or ""
+        if path in renames:
+            return f"]({renames[path]}{anchor})"
+        file = (base / path).resolve()
+        if file.exists() and file.is_relative_to(ROOT):
+            return f"]({REPOSITORY_URL}/{file.relative_to(ROOT).as_posix()}{anchor})"
+        return match.group(0)
+
+    return re.sub(r"\]\(([^)#\s:]+)(#[^)\s]*)?\)", rename, text)
+
+
+def _renames() -> dict[str, str]:
+    """Where each linked file of the repository lives on the flat site."""
+    renames = {"TEACHING.md": "teaching.md", "../TEACHING.md": "teaching.md"}
+    for stem in NOTEBOOKS:
+        renames[f"notebooks/{stem}.ipynb"] = f"{stem}.ipynb"
+    renames["notebooks/glossary.md"] = "glossary.md"
+    renames["README.md"] = "setup.md"
+    renames["../README.md"] = "setup.md"
+    return renames
+
+
+def readme_sections(names=SETUP_SECTIONS) -> dict[str, str]:
+    """The README's `## name` sections (heading included), by name; a missing one is an error."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    parts = re.split(r"(?m)^(?=## )", text)
+    found = {part.splitlines()[0][3:].strip(): part for part in parts if part.startswith("## ")}
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise ValueError(f"README.md has no section(s) {missing}; it has {sorted(found)}")
+    return {name: found[name] for name in names}
+
+
+def _landing(renames: dict[str, str]) -> str:
+    """The landing page: the README's opening, its course map, and the site's table of contents."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    opening = text.split("\n## ", 1)[0]
+    course_map = readme_sections(["Course map"])["Course map"]
+    toc = "\n".join(f"{stem}" for stem in NOTEBOOKS)
+    page = (
+        f"{opening.rstrip()}\n\n{course_map.rstrip()}\n\n"
+        "Every page shows the notebook with the outputs it stores (the `cpu` profile); to run it,\n"
+        "open it in JupyterLab, on Colab or on Binder (the links at the top of each page).\n\n"
+        "```{toctree}\n:maxdepth: 1\n:caption: Notebooks\n:hidden:\n\n"
+        f"{toc}\n```\n\n"
+        "```{toctree}\n:maxdepth: 1\n:caption: More\n:hidden:\n\nglossary\nsetup\nteaching\n```\n"
+    )
+    return _links(page, renames)
+
+
+def stage(target: Path) -> Path:
+    """Write the site's sources into `target` (emptied first); return it."""
+    target = Path(target)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    renames = _renames()
+    for stem in NOTEBOOKS:
+        notebook = json.loads((NOTEBOOK_DIR / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "markdown":
+                source = _links("".join(cell["source"]), renames, NOTEBOOK_DIR)
+                cell["source"] = source.splitlines(keepends=True)
+        (target / f"{stem}.ipynb").write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    glossary = (NOTEBOOK_DIR / "glossary.md").read_text(encoding="utf-8")
+    (target / "glossary.md").write_text(_links(glossary, renames, NOTEBOOK_DIR), encoding="utf-8")
+    teaching = (ROOT / "TEACHING.md").read_text(encoding="utf-8")
+    (target / "teaching.md").write_text(_links(teaching, renames), encoding="utf-8")
+    setup = "# Set-up, profiles and commands\n\n" + "\n".join(readme_sections().values())
+    (target / "setup.md").write_text(_links(setup, renames), encoding="utf-8")
+    (target / "index.md").write_text(_landing(renames), encoding="utf-8")
+    for name in ("conf.py", "favicon.svg"):
+        shutil.copy(SITE_CONFIG / name, target / name)
+    (target / "_static").mkdir()
+    return target
+
+
+def build(out: Path = BUILD_DIR / "site", sources: Path = BUILD_DIR / "site-src") -> Path:
+    """Stage the sources and build the HTML pages into `out`; return the landing page's path.
+    Sphinx's warnings are errors: a broken link or a missing image fails the build."""
+    from sphinx.cmd.build import build_main
+
+    stage(sources)
+    shutil.copytree(SITE_CONFIG / "mathjax", sources / "_static" / "mathjax")
+    if Path(out).exists():
+        shutil.rmtree(out)
+    status = build_main(["-b", "html", "-W", "--keep-going", "-q", str(sources), str(out)])
+    if status != 0:
+        raise RuntimeError(f"sphinx-build failed with status {status} (its messages are above)")
+    return Path(out) / "index.html"
+
+
+if __name__ == "__main__":
+    landing = build(Path(sys.argv[1])) if len(sys.argv) > 1 else build()
+    print(f"site built: {landing}")
