@@ -193,6 +193,27 @@ def test_notebook_pages_link_to_the_previous_and_the_next_in_order(built_site):
 
 
 @pytest.mark.browser
+def test_the_search_box_finds_pages_offline(built_site):
+    driver = browser.chromium()
+    try:
+        with browser.serve(built_site) as base:
+            driver.get(f"{base}/search.html?q=transposed+convolution")
+            found = lambda: driver.execute_script(  # noqa: E731 (a condition, polled)
+                "return Array.from(document.querySelectorAll('#search-results li a'))"
+                ".map(a => a.getAttribute('href'))"
+            )
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not found():
+                time.sleep(0.5)
+            hits = found()
+            assert any(h.startswith("02_upsampling_by_hand.html") for h in hits), hits
+            severe = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+            assert not severe, severe
+    finally:
+        driver.quit()
+
+
+@pytest.mark.browser
 def test_pages_that_have_formulas_really_typeset_them(built_site):
     """A positive control: notebook 01 has formulas, and they come out as typeset math."""
     driver = browser.chromium()
