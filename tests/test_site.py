@@ -74,6 +74,17 @@ def built_site():
     return landing.parent
 
 
+@pytest.fixture(scope="module")
+def site_browser(built_site):
+    """A headless Chromium and the base URL of the built site, served on 127.0.0.1."""
+    driver = browser.chromium()
+    try:
+        with browser.serve(built_site) as base:
+            yield driver, base
+    finally:
+        driver.quit()
+
+
 # The text of a page outside code, scripts and typeset math: where raw TeX would show.
 VISIBLE_TEXT = """
 const skip = new Set(['PRE', 'CODE', 'SCRIPT', 'STYLE', 'MJX-CONTAINER', 'TEXTAREA']);
@@ -134,97 +145,84 @@ def _check_links(base, pages, driver):
     return broken
 
 
+def _severe(driver):
+    """The console's SEVERE messages since the last call."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def _problems(driver, base, pages):
+    """What is wrong with the page the driver shows (an empty list when nothing is)."""
+    has_math = _wait_for_math(driver)
+    found = [f"console: {message}" for message in _severe(driver)]
+    raw = re.findall(r"\$[^$\n]{1,80}\$|\\\(|\\\[", driver.execute_script(VISIBLE_TEXT))
+    found += [f"raw TeX left: {snippet!r}" for snippet in raw[:3]]
+    math = driver.execute_script(MATH_STATE)
+    if math["boxes"] and not has_math:
+        found.append("formulas on the page but MathJax not loaded")
+    if math["typeset"] != math["boxes"] or math["errors"]:
+        found.append(f"math: {math}")
+    images = driver.execute_script(IMAGES)
+    found += [f"image did not load: {image['src']}" for image in images if not image["ok"]]
+    return found + [f"broken link: {link}" for link in _check_links(base, pages, driver)]
+
+
 @pytest.mark.browser
-def test_every_page_loads_typesets_its_math_and_resolves_its_links(built_site):
+def test_every_page_loads_typesets_its_math_and_resolves_its_links(built_site, site_browser):
+    driver, base = site_browser
     pages = sorted(p.relative_to(built_site).as_posix() for p in built_site.glob("*.html"))
     assert {f"{stem}.html" for stem in NOTEBOOKS} <= set(pages)
     problems = {}
-    driver = browser.chromium()
-    try:
-        with browser.serve(built_site) as base:
-            for page in pages:
-                driver.get(f"{base}/{page}")
-                has_math = _wait_for_math(driver)
-                found = []
-                severe = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-                found += [f"console: {message}" for message in severe]
-                text = driver.execute_script(VISIBLE_TEXT)
-                raw = re.findall(r"\$[^$\n]{1,80}\$|\\\(|\\\[", text)
-                found += [f"raw TeX left: {snippet!r}" for snippet in raw[:3]]
-                math = driver.execute_script(MATH_STATE)
-                if math["boxes"] and not has_math:
-                    found.append("formulas on the page but MathJax not loaded")
-                if math["typeset"] != math["boxes"] or math["errors"]:
-                    found.append(f"math: {math}")
-                found += [
-                    f"image did not load: {i['src']}"
-                    for i in driver.execute_script(IMAGES)
-                    if not i["ok"]
-                ]
-                found += [f"broken link: {link}" for link in _check_links(base, pages, driver)]
-                if found:
-                    problems[page] = found
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            for page in ("index.html", "02_upsampling_by_hand.html"):
-                driver.get(f"{base}/{page}")
-                _wait_for_math(driver)
-                time.sleep(0.5)
-                driver.save_screenshot(str(SCREENSHOTS / page.replace(".html", ".png")))
-    finally:
-        driver.quit()
+    for page in pages:
+        driver.get(f"{base}/{page}")
+        found = _problems(driver, base, pages)
+        if found:
+            problems[page] = found
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for page in ("index.html", "02_upsampling_by_hand.html"):
+        driver.get(f"{base}/{page}")
+        _wait_for_math(driver)
+        time.sleep(0.5)
+        driver.save_screenshot(str(SCREENSHOTS / page.replace(".html", ".png")))
     assert not problems, json.dumps(problems, indent=1)[:4000]
 
 
 @pytest.mark.browser
-def test_notebook_pages_link_to_the_previous_and_the_next_in_order(built_site):
+def test_notebook_pages_link_to_the_previous_and_the_next_in_order(site_browser):
+    driver, base = site_browser
     order = ["index", *NOTEBOOKS, "glossary"]
-    driver = browser.chromium()
-    try:
-        with browser.serve(built_site) as base:
-            for before, page, after in zip(order, order[1:], order[2:], strict=False):
-                driver.get(f"{base}/{page}.html")
-                links = driver.execute_script(
-                    "const get = c => (document.querySelector('a.' + c) || {}).href || '';"
-                    "return [get('prev-page'), get('next-page')];"
-                )
-                assert links == [f"{base}/{before}.html", f"{base}/{after}.html"], page
-    finally:
-        driver.quit()
+    for before, page, after in zip(order, order[1:], order[2:], strict=False):
+        driver.get(f"{base}/{page}.html")
+        links = driver.execute_script(
+            "const get = c => (document.querySelector('a.' + c) || {}).href || '';"
+            "return [get('prev-page'), get('next-page')];"
+        )
+        assert links == [f"{base}/{before}.html", f"{base}/{after}.html"], page
 
 
 @pytest.mark.browser
-def test_the_search_box_finds_pages_offline(built_site):
-    driver = browser.chromium()
-    try:
-        with browser.serve(built_site) as base:
-            driver.get(f"{base}/search.html?q=transposed+convolution")
-            found = lambda: driver.execute_script(  # noqa: E731 (a condition, polled)
-                "return Array.from(document.querySelectorAll('#search-results li a'))"
-                ".map(a => a.getAttribute('href'))"
-            )
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and not found():
-                time.sleep(0.5)
-            hits = found()
-            assert any(h.startswith("02_upsampling_by_hand.html") for h in hits), hits
-            severe = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-            assert not severe, severe
-    finally:
-        driver.quit()
+def test_the_search_box_finds_pages_offline(site_browser):
+    driver, base = site_browser
+    driver.get(f"{base}/search.html?q=transposed+convolution")
+    found = lambda: driver.execute_script(  # noqa: E731 (a condition, polled)
+        "return Array.from(document.querySelectorAll('#search-results li a'))"
+        ".map(a => a.getAttribute('href'))"
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not found():
+        time.sleep(0.5)
+    hits = found()
+    assert any(h.startswith("02_upsampling_by_hand.html") for h in hits), hits
+    assert not _severe(driver)
 
 
 @pytest.mark.browser
-def test_pages_that_have_formulas_really_typeset_them(built_site):
+def test_pages_that_have_formulas_really_typeset_them(site_browser):
     """A positive control: notebook 01 has formulas, and they come out as typeset math."""
-    driver = browser.chromium()
-    try:
-        with browser.serve(built_site) as base:
-            driver.get(f"{base}/01_convolution_by_hand.html")
-            assert _wait_for_math(driver)
-            math = driver.execute_script(MATH_STATE)
-            assert math["boxes"] > 50 and math["typeset"] == math["boxes"]
-            # The source's formula: Y(i, j) typeset, with a sum sign drawn by MathJax's fonts.
-            first = driver.find_element("css selector", ".math.notranslate mjx-container")
-            assert first.size["width"] > 50 and first.size["height"] > 10
-    finally:
-        driver.quit()
+    driver, base = site_browser
+    driver.get(f"{base}/01_convolution_by_hand.html")
+    assert _wait_for_math(driver)
+    math = driver.execute_script(MATH_STATE)
+    assert math["boxes"] > 50 and math["typeset"] == math["boxes"]
+    # The source's formula: Y(i, j) typeset, with a sum sign drawn by MathJax's fonts.
+    first = driver.find_element("css selector", ".math.notranslate mjx-container")
+    assert first.size["width"] > 50 and first.size["height"] > 10
