@@ -109,10 +109,11 @@ def sampling_temperature(profile, temperatures=(0.5, 1.0, 2.0)) -> dict[float, l
 def flops_by_side(profile, sides=(64, 128)) -> dict[str, list[int]]:
     """07: FLOPs per image of the three models at two image sides."""
     filters = models.scaled_filters(models.SEED_FILTERS, profile.width)
+    vae_filters = experiments.recipe("vae-crops").arguments(profile)[0]["filters"]
     builders = {
         "UNet": lambda s: models.build_unet((s, s, 1), filters, upsampling="transpose"),
         "UNet++": lambda s: models.build_unet_plus_plus((s, s, 1), filters, False),
-        "VAE": lambda s: models.build_vae((s, s, 1), filters=experiments._vae_filters(profile)),
+        "VAE": lambda s: models.build_vae((s, s, 1), filters=vae_filters),
     }
     return {
         name: [models.flops_per_image(build(s)) for s in sides] for name, build in builders.items()

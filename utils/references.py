@@ -73,18 +73,6 @@ def deep_supervision_loss(masks, heads) -> float:
     return float(sum(np.mean(loss) for loss in per_head))
 
 
-def decoder_block(x, skip, filters: int):
-    """One UNet decoder step on Keras tensors (notebook 04, exercise 6): a 2x2 stride-2
-    transposed convolution of `x` to `filters` channels, concatenated after the encoder's `skip`
-    ([skip, upsampled], as in the source), then two 3x3 'same' convolutions with ReLU."""
-    import keras
-
-    from utils import models
-
-    upsampled = models.upsample(x, filters, "transpose", "decoder")
-    return models.conv_block(keras.layers.Concatenate()([skip, upsampled]), filters, "decoder")
-
-
 def unet_plus_plus_node(row, below, filters: int):
     """UNet++ node x^{i,j} on Keras tensors (notebook 05, exercise 4): `row` is the list of the
     row's earlier nodes x^{i,0} ... x^{i,j-1}, `below` is x^{i+1,j-1}; a 2x2 stride-2 transposed
@@ -96,6 +84,14 @@ def unet_plus_plus_node(row, below, filters: int):
 
     upsampled = models.upsample(below, filters, "transpose", "node")
     return models.conv_block(keras.layers.Concatenate()([*row, upsampled]), filters, "node")
+
+
+def decoder_block(x, skip, filters: int):
+    """One UNet decoder step on Keras tensors (notebook 04, exercise 6): a 2x2 stride-2
+    transposed convolution of `x` to `filters` channels, concatenated after the encoder's `skip`
+    ([skip, upsampled], as in the source), then two 3x3 'same' convolutions with ReLU — a UNet++
+    node whose row holds one node."""
+    return unet_plus_plus_node([skip], x, filters)
 
 
 def _exercise_weights(shapes) -> list[np.ndarray]:

@@ -74,7 +74,7 @@ def _landing(renames: dict[str, str]) -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     opening = text.split("\n## ", 1)[0]
     course_map = readme_sections(["Course map"])["Course map"]
-    toc = "\n".join(f"{stem}" for stem in NOTEBOOKS)
+    toc = "\n".join(NOTEBOOKS)
     page = (
         f"{opening.rstrip()}\n\n{course_map.rstrip()}\n\n"
         "Every page shows the notebook with the outputs it stores (the `cpu` profile); to run it,\n"
