@@ -61,7 +61,7 @@ def _answers(url):
 
 
 def _click_menu(driver, menu, item):
-    """Open the main menu `menu` and click its entry `item`."""
+    """Open the main menu `menu` and click its entry `item`; False when the entry was disabled."""
     from selenium.webdriver.common.by import By
 
     driver.find_element(
@@ -69,7 +69,28 @@ def _click_menu(driver, menu, item):
     ).click()
     entry = f"//li[contains(@class,'lm-Menu-item')][.//div[text()='{item}']]"
     _wait(lambda: driver.find_elements(By.XPATH, entry), 10, f"the menu entry {item!r}")
-    driver.find_element(By.XPATH, entry).click()
+    element = driver.find_element(By.XPATH, entry)
+    enabled = "lm-mod-disabled" not in (element.get_attribute("class") or "")
+    element.click()
+    return enabled
+
+
+def _click_until(driver, menu, item, condition, what, tries=10, wait=15):
+    """Click `menu` > `item` until `condition` holds (JupyterLab may ignore a click while the
+    notebook or its kernel is still connecting); fail after `tries` clicks."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    disabled = 0
+    for _ in range(tries):
+        disabled += not _click_menu(driver, menu, item)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.5)
+        ActionChains(driver).send_keys(Keys.ESCAPE).perform()  # close a menu left open
+    pytest.fail(f"{what}: not after {tries} clicks on {menu} > {item} ({disabled} disabled)")
 
 
 def _is_error(output):
@@ -128,23 +149,20 @@ def test_start_notebook_runs_in_jupyterlab_in_a_real_browser(tmp_path):
             "an idle kernel",
         )
         # The stored outputs (and execution counts) first go, so that what is read is this run's.
-        _click_menu(driver, "Edit", "Clear Outputs of All Cells")
-        _wait(
+        _click_until(
+            driver,
+            "Edit",
+            "Clear Outputs of All Cells",
             lambda: not any(c["outputs"] for c in driver.execute_script(CELLS)),
-            30,
-            "the stored outputs to be cleared",
+            "the stored outputs were not cleared",
         )
-        # The menu entry does nothing while the kernel is still connecting: click until it starts.
-        for _ in range(10):
-            _click_menu(driver, "Run", "Run All Cells")
-            started = lambda: any(  # noqa: E731 (a condition, read once)
-                c["prompt"].strip() != "[ ]:" for c in driver.execute_script(CELLS)
-            )
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and not started():
-                time.sleep(0.5)
-            if started():
-                break
+        _click_until(
+            driver,
+            "Run",
+            "Run All Cells",
+            lambda: any(c["prompt"].strip() != "[ ]:" for c in driver.execute_script(CELLS)),
+            "the cells did not start running",
+        )
         executed = lambda: all(  # noqa: E731 (a condition, read once)
             re.fullmatch(r"\[\d+\]:", c["prompt"].strip()) for c in driver.execute_script(CELLS)
         )
