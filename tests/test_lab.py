@@ -140,12 +140,6 @@ def test_start_notebook_runs_in_jupyterlab_in_a_real_browser(tmp_path):
         driver = browser.chromium(1400, 1000)
         driver.get(f"{base}/lab/tree/{NOTEBOOK.removeprefix('notebooks/')}?token={token}")
         cells = _wait(lambda: driver.execute_script(CELLS), 120, "the notebook's cells")
-        # JupyterLab removes its splash screen once the page is restored: menus are final then.
-        _wait(
-            lambda: driver.execute_script("return !document.getElementById('jupyterlab-splash');"),
-            120,
-            "JupyterLab to finish restoring (the splash screen to go)",
-        )
         _wait(
             lambda: driver.execute_script(
                 "const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
