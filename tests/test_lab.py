@@ -40,6 +40,12 @@ return Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidde
   }));
 """
 
+# Dialogs and notifications JupyterLab shows: what may have stood in a click's way.
+SHOWN = """
+return Array.from(document.querySelectorAll('.jp-Dialog-content, .Toastify__toast-body'))
+  .map(e => e.textContent.trim().slice(0, 200));
+"""
+
 
 def _wait(condition, timeout, what):
     """Poll `condition` until it is truthy; fail with `what` after `timeout` seconds."""
@@ -118,10 +124,11 @@ def test_start_notebook_runs_in_jupyterlab_in_a_real_browser(tmp_path):
         "COURSE_CACHE": str(tmp_path / "cache"),
         "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),  # the server's files, not the user's
     }
     lab_args = (
         f"LAB_ARGS=--no-browser --ServerApp.ip=127.0.0.1 --port={port} "
-        f"--IdentityProvider.token={token} --ServerApp.runtime_dir={tmp_path / 'runtime'}"
+        f"--IdentityProvider.token={token}"
     )
     log = (tmp_path / "lab.log").open("w")
     # Its own session (process group): stopped below by its own process id, children included.
@@ -177,9 +184,14 @@ def test_start_notebook_runs_in_jupyterlab_in_a_real_browser(tmp_path):
         (ROOT / "build").mkdir(exist_ok=True)
         driver.save_screenshot(str(ROOT / "build" / "lab-00_start_here.png"))
     except BaseException:
-        if driver is not None:  # what the browser showed, for the failure's report
+        # For the failure's report (pytest shows what is printed): dialogs and notifications on
+        # the page, the server's last log lines, a screenshot in build/.
+        if driver is not None:
             (ROOT / "build").mkdir(exist_ok=True)
             driver.save_screenshot(str(ROOT / "build" / "lab-failure.png"))
+            print("on the page:", driver.execute_script(SHOWN))
+        log.flush()
+        print("server log:", *(tmp_path / "lab.log").read_text().splitlines()[-30:], sep="\n")
         raise
     finally:
         if driver is not None:
