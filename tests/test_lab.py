@@ -47,15 +47,24 @@ return Array.from(document.querySelectorAll('.jp-Dialog-content, .Toastify__toas
 """
 
 
-def _wait(condition, timeout, what):
-    """Poll `condition` until it is truthy; fail with `what` after `timeout` seconds."""
+def _poll(condition, timeout):
+    """Poll `condition` every half second for up to `timeout` seconds; its first truthy value,
+    or None."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+    return None
+
+
+def _wait(condition, timeout, what):
+    """Poll `condition` until it is truthy; fail with `what` after `timeout` seconds."""
+    value = _poll(condition, timeout)
+    if not value:
+        pytest.fail(f"timed out after {timeout} s waiting for {what}")
+    return value
 
 
 def _answers(url):
@@ -90,11 +99,8 @@ def _click_until(driver, menu, item, condition, what, tries=10, wait=15):
     disabled = 0
     for _ in range(tries):
         disabled += not _click_menu(driver, menu, item)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.5)
+        if _poll(condition, wait):
+            return
         ActionChains(driver).send_keys(Keys.ESCAPE).perform()  # close a menu left open
     pytest.fail(f"{what}: not after {tries} clicks on {menu} > {item} ({disabled} disabled)")
 
