@@ -46,9 +46,9 @@ $(SITE_STAMP): requirements-site.txt $(STAMP)
 	touch $(SITE_STAMP)
 
 # The course as a static website in build/site/ (open build/site/index.html): the notebooks'
-# stored outputs, nothing executed, nothing fetched (utils/site.py, site/conf.py).
+# stored outputs, nothing executed, nothing fetched (tools/site.py, site/conf.py).
 site: $(SITE_STAMP)
-	$(BIN)/python -m utils.site build/site
+	$(BIN)/python -m tools.site build/site
 
 # CI's browser checks in headless Chromium (Debian's chromium and chromium-driver): every page of
 # the built site, and 00_start_here.ipynb run in JupyterLab served by `make lab`.
@@ -86,17 +86,17 @@ colab: $(COLAB_STAMP)
 
 # Student copies of the notebooks in students/: worked solutions removed, exercise outputs cleared.
 student: $(STAMP)
-	$(BIN)/python -m utils.classroom student --out students
+	$(BIN)/python -m tools.classroom student --out students
 
 # Grade a folder of submitted notebooks: grades/grades.csv and grades/grades.md.
 GRADE_TIMEOUT ?= 600
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of notebooks>"; exit 1; }
-	$(BIN)/python -m utils.classroom grade "$(SUBMISSIONS)" --out grades --timeout $(GRADE_TIMEOUT)
+	$(BIN)/python -m tools.classroom grade "$(SUBMISSIONS)" --out grades --timeout $(GRADE_TIMEOUT)
 
 # The class activities of TEACHING.md, run in the active profile (COURSE_PROFILE, cpu by default).
 activities: $(STAMP)
-	$(BIN)/python -m utils.activities
+	$(BIN)/python -m tools.activities
 
 # The grading tests: made-up submissions (right, wrong, raising, endless, corrupt) graded.
 classroom: $(STAMP)
@@ -105,7 +105,7 @@ classroom: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m utils.course check
+	$(BIN)/python -m tools.course check
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -117,11 +117,11 @@ notebooks: $(STAMP)
 		--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.record_timing=False $(NOTEBOOKS)
 
 bench: $(STAMP)
-	$(BIN)/python -m utils.benchmarks
+	$(BIN)/python -m tools.benchmarks
 
-# Rewrite badges and the setup cell of every notebook from utils/course.py.
+# Rewrite badges and the setup cell of every notebook from tools/course.py.
 sync: $(STAMP)
-	$(BIN)/python -m utils.course sync
+	$(BIN)/python -m tools.course sync
 
 clean:
 	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache .hypothesis students grades build

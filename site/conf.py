@@ -1,4 +1,4 @@
-"""Sphinx configuration of the course's website (`make site`; sources staged by `utils.site`).
+"""Sphinx configuration of the course's website (`make site`; sources staged by `tools.site`).
 
 Everything the pages need is bundled: the Furo theme ships its own CSS and scripts, MathJax 3 is
 bundled in `site/mathjax/` (copied into `_static/mathjax/`), the search index is

@@ -1,12 +1,13 @@
-"""Tests of utils/activities.py: the class activities TEACHING.md quotes, and the mistakes."""
+"""Tests of tools/activities.py: the class activities TEACHING.md quotes, and the mistakes."""
 
 import json
 
 import numpy as np
 import pytest
 
-from utils import activities, classroom, setup
-from utils.course import NOTEBOOKS, ROOT
+from tools import activities, classroom
+from tools.course import NOTEBOOKS, ROOT
+from utils import setup
 
 CI = setup.PROFILES["ci"]
 

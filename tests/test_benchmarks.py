@@ -1,11 +1,11 @@
-"""Tests of utils/benchmarks.py: the machinery, and every benchmark body run once on tiny inputs
+"""Tests of tools/benchmarks.py: the machinery, and every benchmark body run once on tiny inputs
 (timings are never asserted, only that each body runs and returns well-formed rows)."""
 
 import math
 
 import pytest
 
-from utils import benchmarks
+from tools import benchmarks
 
 
 def test_main_prints_a_table(monkeypatch, capsys):

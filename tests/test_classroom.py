@@ -1,4 +1,4 @@
-"""Tests of utils/classroom.py: student copies without solutions, and grading submissions.
+"""Tests of tools/classroom.py: student copies without solutions, and grading submissions.
 
 The grading tests run notebooks (a few minutes in all): they are marked `classroom` and run in
 CI's extra pass (`make classroom`), not in `make test`.
@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from utils import classroom
-from utils.course import NOTEBOOK_DIR, NOTEBOOKS
+from tools import classroom
+from tools.course import NOTEBOOK_DIR, NOTEBOOKS
 
 EXERCISE_NOTEBOOKS = [stem for stem in NOTEBOOKS if stem != "00_start_here"]
 

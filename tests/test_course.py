@@ -1,9 +1,9 @@
-"""Tests of utils/course.py: one repository address drives badges and the Colab fetch."""
+"""Tests of tools/course.py: one repository address drives badges and the Colab fetch."""
 
 import json
 import shutil
 
-from utils import course
+from tools import course
 
 
 def test_urls_follow_the_repository():

@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from utils import browser
+from tools import browser
 from utils.config import ROOT
 
 NOTEBOOK = "notebooks/00_start_here.ipynb"  # `make lab` serves notebooks/: its URL path drops it

@@ -7,8 +7,8 @@ import time
 import urllib.error
 import urllib.request
 
+from tools.browser import free_port
 from utils import setup
-from utils.browser import free_port
 
 
 def test_install_is_up_to_date():

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils import course
+from tools import course
 
 NOTEBOOKS = sorted(course.NOTEBOOK_DIR.glob("*.ipynb"))
 MAX_MEGABYTES = 2.0
@@ -40,7 +40,7 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_valid_and_on_the_map(path):
     nbformat.validate(read(path))
-    assert path.stem in course.NOTEBOOKS, "add it to utils.course.NOTEBOOKS"
+    assert path.stem in course.NOTEBOOKS, "add it to tools.course.NOTEBOOKS"
     assert path.stat().st_size < MAX_MEGABYTES * 1e6, "figures too large: lower the dpi"
 
 

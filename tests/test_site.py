@@ -1,4 +1,4 @@
-"""Tests of utils/site.py: the staged sources, and the built website in headless Chromium.
+"""Tests of tools/site.py: the staged sources, and the built website in headless Chromium.
 
 The browser tests (marked `browser`) build the site and open every page; they run in CI's extra
 pass (`make browser`), not in `make test`.
@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from utils import browser, site
-from utils.course import NOTEBOOKS
+from tools import browser, site
+from tools.course import NOTEBOOKS
 
 SCREENSHOTS = site.BUILD_DIR / "site-screenshots"
 
@@ -30,8 +30,8 @@ def test_badges_become_plain_links_and_page_links_follow_the_flat_site():
     )
     assert site._links("[guide](../TEACHING.md)", site._renames()) == "[guide](teaching.md)"
     # A file of the repository that is not a page links to its copy on GitHub.
-    linked = site._links("[cell](utils/course.py)", site._renames())
-    assert linked == f"[cell]({site.REPOSITORY_URL}/utils/course.py)"
+    linked = site._links("[cell](tools/course.py)", site._renames())
+    assert linked == f"[cell]({site.REPOSITORY_URL}/tools/course.py)"
     assert site._links("[web](https://example.org/a.md)", site._renames()) == (
         "[web](https://example.org/a.md)"
     )

@@ -11,6 +11,18 @@ import os
 import re
 from pathlib import Path
 
+__all__ = [
+    "DEFAULT_SEED",
+    "PROFILES",
+    "ROOT",
+    "Profile",
+    "cache_dir",
+    "get_profile",
+    "profile_name",
+    "requirements",
+    "requirements_path",
+]
+
 #: The repository's root folder (the one holding `utils/`, `notebooks/`, `data/`).
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = 42

@@ -20,6 +20,12 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+__all__ = [
+    "OUTCOMES",
+    "check",
+    "check_function",
+]
+
 #: The three outcomes of a check, as `make grade` reports them.
 OUTCOMES = ("correct", "wrong", "unanswered")
 

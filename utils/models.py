@@ -1,8 +1,9 @@
-"""The course's models, built from Keras layers: UNet (notebook 04), UNet++ (05) and the VAE (06).
+"""The course's segmentation models, built from Keras layers: UNet (notebook 04), UNet++ (05), and
+the small feature network that judges generated images (06); the VAE lives in `utils.vae` and is
+re-exported here (`models.build_vae`, `models.VAE`, ...).
 
 `build_unet()` with its defaults rebuilds the source document's listing exactly — same layers,
-same order, same parameter count (`source_listing("unet")` runs the source's code verbatim;
-tests/test_models.py compares the two).
+same order, same parameter count (`utils.source` keeps the listing; tests/test_models.py compares).
 """
 
 from __future__ import annotations
@@ -10,62 +11,51 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from utils import metrics
+from utils.checks import check_shape_and_filters
+from utils.source import (  # noqa: F401  (the old names, re-exported)
+    SEED_FILTERS,
+    SEED_UNET_SOURCE,
+    SEED_VAE_SOURCE,
+    SOURCE_FILTERS,
+    SOURCE_UNET_LISTING,
+    SOURCE_VAE_LISTING,
+    source_listing,
+)
+from utils.vae import VAE, VAE_FILTERS, Sampling, build_vae, build_vae_decoder, build_vae_encoder
+
+__all__ = [
+    "SOURCE_FILTERS",
+    "SOURCE_UNET_LISTING",
+    "SOURCE_VAE_LISTING",
+    "UNET_PLUS_PLUS_FILTERS",
+    "UPSAMPLINGS",
+    "VAE",
+    "VAE_FILTERS",
+    "Sampling",
+    "average_heads",
+    "build_feature_network",
+    "build_unet",
+    "build_unet_plus_plus",
+    "build_vae",
+    "build_vae_decoder",
+    "build_vae_encoder",
+    "conv_block",
+    "feature_extractor",
+    "flops_per_image",
+    "head_names",
+    "output_layer",
+    "prune_unet_plus_plus",
+    "scaled_filters",
+    "source_listing",
+    "upsample",
+    "with_input_shape",
+]
 
 UPSAMPLINGS = ("nearest", "bilinear", "transpose")
-SEED_FILTERS = (64, 128, 256)
-
-#: The source document's UNet listing, verbatim except for the import line
-#: (Keras 3: `from keras import`).
-SEED_UNET_SOURCE = """
-from keras import layers, Model
-
-def unet(input_size=(128, 128, 1)):
-    inputs = layers.Input(input_size)
-
-    # Encoder
-    conv1 = layers.Conv2D(64, 3, activation='relu', padding='same')(inputs)
-    conv1 = layers.Conv2D(64, 3, activation='relu', padding='same')(conv1)
-    pool1 = layers.MaxPooling2D(pool_size=(2, 2))(conv1)
-
-    conv2 = layers.Conv2D(128, 3, activation='relu', padding='same')(pool1)
-    conv2 = layers.Conv2D(128, 3, activation='relu', padding='same')(conv2)
-    pool2 = layers.MaxPooling2D(pool_size=(2, 2))(conv2)
-
-    # Bottleneck (Middle)
-    conv3 = layers.Conv2D(256, 3, activation='relu', padding='same')(pool2)
-    conv3 = layers.Conv2D(256, 3, activation='relu', padding='same')(conv3)
-
-    # Decoder
-    up1 = layers.UpSampling2D(size=(2, 2))(conv3)
-    merge1 = layers.Concatenate()([conv2, up1])
-    conv4 = layers.Conv2D(128, 3, activation='relu', padding='same')(merge1)
-    conv4 = layers.Conv2D(128, 3, activation='relu', padding='same')(conv4)
-
-    up2 = layers.UpSampling2D(size=(2, 2))(conv4)
-    merge2 = layers.Concatenate()([conv1, up2])
-    conv5 = layers.Conv2D(64, 3, activation='relu', padding='same')(merge2)
-    conv5 = layers.Conv2D(64, 3, activation='relu', padding='same')(conv5)
-
-    # Output layer
-    outputs = layers.Conv2D(1, 1, activation='sigmoid')(conv5)
-
-    model = Model(inputs, outputs)
-    return model
-"""
-
-
-def _check_shape_and_filters(input_shape, filters) -> None:
-    if len(input_shape) != 3 or any(not isinstance(n, int) or n < 1 for n in input_shape):
-        raise ValueError(
-            f"input_shape must be (height, width, channels) of positive ints, got {input_shape}"
-        )
-    if not filters or any(not isinstance(f, int) or f < 1 for f in filters):
-        raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters}")
 
 
 def _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout) -> None:
-    _check_shape_and_filters(input_shape, filters)
+    check_shape_and_filters(input_shape, filters)
     factor = 2 ** (len(filters) - 1)
     if input_shape[0] % factor or input_shape[1] % factor:
         raise ValueError(
@@ -114,7 +104,7 @@ def output_layer(x, num_classes: int, name: str = "output"):
 
 def build_unet(
     input_shape=(128, 128, 1),
-    filters=SEED_FILTERS,
+    filters=SOURCE_FILTERS,
     num_classes: int = 1,
     upsampling: str = "nearest",
     skip_connections: bool = True,
@@ -233,250 +223,6 @@ def average_heads(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, average, name=f"{model.name}_accurate")
 
 
-# --- the VAE ------------------------------------------------------------------------------------
-
-#: The source document's VAE listing, verbatim except for the import lines
-#: (Keras 3: `from keras import`).
-SEED_VAE_SOURCE = """
-from keras import layers, Model
-
-# VAE encoder
-def encoder(input_shape=(128, 128, 1)):
-    inputs = layers.Input(shape=input_shape)
-    x = layers.Conv2D(64, 3, activation='relu', padding='same')(inputs)
-    x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(128, 3, activation='relu', padding='same')(x)
-    x = layers.MaxPooling2D()(x)
-
-    x = layers.Flatten()(x)
-    z_mean = layers.Dense(16, name='z_mean')(x)
-    z_log_var = layers.Dense(16, name='z_log_var')(x)
-
-    return Model(inputs, [z_mean, z_log_var], name="encoder")
-
-# VAE decoder
-def decoder(latent_dim=16):
-    latent_inputs = layers.Input(shape=(latent_dim,))
-    x = layers.Dense(32 * 32 * 128, activation='relu')(latent_inputs)
-    x = layers.Reshape((32, 32, 128))(x)
-
-    x = layers.Conv2DTranspose(128, 3, activation='relu', padding='same')(x)
-    x = layers.UpSampling2D()(x)
-    x = layers.Conv2DTranspose(64, 3, activation='relu', padding='same')(x)
-    x = layers.UpSampling2D()(x)
-
-    outputs = layers.Conv2DTranspose(1, 3, activation='sigmoid', padding='same')(x)
-
-    return Model(latent_inputs, outputs, name="decoder")
-"""
-
-VAE_FILTERS = (64, 128)
-
-
-@keras.saving.register_keras_serializable(package="course")
-class Sampling(layers.Layer):
-    """The reparameterisation trick: z = mu + exp(1/2 * log sigma^2) * epsilon, epsilon ~ N(0, I).
-    The randomness sits in epsilon, outside the path from (mu, log sigma^2) to z, so gradients
-    flow to the encoder."""
-
-    def __init__(self, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def call(self, inputs):
-        z_mean, z_log_var = inputs
-        epsilon = keras.random.normal(keras.ops.shape(z_mean), seed=self.seed_generator)
-        return z_mean + keras.ops.exp(0.5 * z_log_var) * epsilon
-
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
-
-
-def build_vae_encoder(input_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS):
-    """The source's encoder: conv + pool per filter count, flatten, two dense heads (mu, logvar)."""
-    # Layers are named (the source's are not) so that a model's description, and with it its cache
-    # key in `training.fit`, does not depend on what else was built before in the session.
-    inputs = layers.Input(shape=input_shape, name="image")
-    x = inputs
-    for level, width in enumerate(filters, start=1):
-        x = layers.Conv2D(width, 3, activation="relu", padding="same", name=f"encoder_conv{level}")(
-            x
-        )
-        x = layers.MaxPooling2D(name=f"encoder_pool{level}")(x)
-    x = layers.Flatten(name="flatten")(x)
-    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
-    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
-    return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
-
-
-def build_vae_decoder(output_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS):
-    """The source's decoder: dense to a (H/2^n, W/2^n, filters[-1]) map, then per level a 3x3
-    transposed convolution and a 2x upsampling, and a sigmoid transposed convolution to the
-    image's channels. The first map follows the output size (32x32 for 128x128)."""
-    factor = 2 ** len(filters)
-    height, width = output_shape[0] // factor, output_shape[1] // factor
-    latent_inputs = layers.Input(shape=(latent_dim,), name="z")
-    x = layers.Dense(height * width * filters[-1], activation="relu", name="decoder_dense")(
-        latent_inputs
-    )
-    x = layers.Reshape((height, width, filters[-1]), name="decoder_reshape")(x)
-    for level, channels in zip(range(len(filters), 0, -1), reversed(filters), strict=True):
-        x = layers.Conv2DTranspose(
-            channels, 3, activation="relu", padding="same", name=f"decoder_deconv{level}"
-        )(x)
-        x = layers.UpSampling2D(name=f"decoder_up{level}")(x)
-    outputs = layers.Conv2DTranspose(
-        output_shape[-1],
-        3,
-        activation="sigmoid",
-        padding="same",
-        dtype="float32",
-        name="reconstruction",
-    )(x)
-    return keras.Model(latent_inputs, outputs, name="decoder")
-
-
-@keras.saving.register_keras_serializable(package="course")
-class VAE(keras.Model):
-    """A variational autoencoder trained through `train_step`/`test_step` (no `add_loss`), so
-    `fit(..., validation_data=...)` works on Keras 3. Tracks `loss` (the negative ELBO with the
-    KL term weighted by `beta`), `reconstruction` and `kl`, all per image, averaged over a batch.
-
-    Calling the model returns the reconstruction of the mean code mu (deterministic); training
-    decodes a sample z. With `variational=False` it is a plain autoencoder: z = mu, no KL term.
-    """
-
-    def __init__(
-        self, encoder, decoder, beta: float = 1.0, variational: bool = True, seed=None, **kwargs
-    ):
-        super().__init__(**kwargs)
-        self.encoder, self.decoder = encoder, decoder
-        self.beta, self.variational, self.seed = float(beta), bool(variational), seed
-        self.sampling = Sampling(seed, name="sampling")
-        self.trackers = {
-            name: keras.metrics.Mean(name=name) for name in ("loss", "reconstruction", "kl")
-        }
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def build(self, input_shape=None):
-        # The encoder and decoder are functional models, built when they were made.
-        self.built = True
-
-    def call(self, inputs, training=False):
-        z_mean, _ = self.encoder(inputs, training=training)
-        return self.decoder(z_mean, training=training)
-
-    def terms(self, images, training=False, seed: int | None = None) -> dict:
-        """The per-image loss terms for a batch (what the training step minimises).
-
-        The code z is sampled: by the `Sampling` layer's generator (whose state moves on with
-        every call) when `seed` is None, as in training; with the same noise on every call when
-        `seed` is an integer — for reported numbers that must not depend on what ran before
-        (e.g. whether the model was just trained or loaded from the cache)."""
-        z_mean, z_log_var = self.encoder(images, training=training)
-        if not self.variational:
-            z = z_mean
-        elif seed is None:
-            z = self.sampling([z_mean, z_log_var])
-        else:
-            epsilon = keras.random.normal(keras.ops.shape(z_mean), seed=int(seed))
-            z = z_mean + keras.ops.exp(0.5 * z_log_var) * epsilon
-        reconstructions = self.decoder(z, training=training)
-        reconstruction = metrics.bernoulli_reconstruction(images, reconstructions)
-        kl = metrics.gaussian_kl(z_mean, z_log_var)
-        # The autoencoder ignores the KL term; 0 * kl keeps z_log_var in the graph (its gradient
-        # is zero) so Keras does not warn about variables without gradients.
-        loss = reconstruction + (self.beta if self.variational else 0.0) * kl
-        return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
-
-    def _update(self, terms: dict) -> dict:
-        for name, value in terms.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    def train_step(self, data):
-        import tensorflow as tf  # the course's backend: gradients through tf.GradientTape
-
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        with tf.GradientTape() as tape:
-            terms = self.terms(images, training=True)
-            loss = keras.ops.mean(terms["loss"])
-        gradients = tape.gradient(loss, self.trainable_weights)
-        self.optimizer.apply(gradients, self.trainable_weights)
-        return self._update(terms)
-
-    def test_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        return self._update(self.terms(images, training=False))
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "beta": self.beta,
-            "variational": self.variational,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
-        return cls(**config)
-
-
-def build_vae(
-    input_shape=(128, 128, 1),
-    latent_dim: int = 16,
-    beta: float = 1.0,
-    filters=VAE_FILTERS,
-    variational: bool = True,
-    seed: int | None = None,
-    name: str = "vae",
-) -> VAE:
-    """The source's VAE: `.encoder` and `.decoder` are its listings with the defaults; other
-    input sizes (divisible by 2**len(filters)), latent sizes, widths and KL weights `beta` work.
-    `variational=False` gives the plain autoencoder of notebook 06 (no sampling, no KL)."""
-    input_shape, filters = tuple(input_shape), tuple(filters)
-    _check_shape_and_filters(input_shape, filters)
-    factor = 2 ** len(filters)
-    if input_shape[0] % factor or input_shape[1] % factor:
-        raise ValueError(
-            f"input_shape {input_shape[:2]} must be divisible by 2**len(filters) = {factor}: the "
-            f"encoder pools {len(filters)} times and the decoder upsamples back to the same size"
-        )
-    if not isinstance(latent_dim, int) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
-    if not beta >= 0:
-        raise ValueError(f"beta must be >= 0, got {beta!r}")
-    encoder = build_vae_encoder(input_shape, latent_dim, filters)
-    decoder = build_vae_decoder(input_shape, latent_dim, filters)
-    vae = VAE(encoder, decoder, beta=beta, variational=variational, seed=seed, name=name)
-    vae.build((None, *input_shape))
-    return vae
-
-
-def source_listing(name: str):
-    """What the source document's listing `name` builds, its code run verbatim (but for the
-    Keras 3 import): "unet" gives its UNet model, "vae" its (encoder, decoder) pair."""
-    listings = {
-        "unet": (SEED_UNET_SOURCE, ("unet",)),
-        "vae": (SEED_VAE_SOURCE, ("encoder", "decoder")),
-    }
-    if name not in listings:
-        raise ValueError(f"name must be one of {sorted(listings)}, got {name!r}")
-    source, functions = listings[name]
-    namespace = {}
-    exec(source, namespace)  # defines the listing's functions; calling them builds the models
-    built = tuple(namespace[function]() for function in functions)
-    return built if len(built) > 1 else built[0]
-
-
 # --- a feature network, for judging generated images -------------------------------------------
 
 
@@ -488,7 +234,7 @@ def build_feature_network(
     to predict the factors each image was drawn with). Notebook 06 compares sets of images by the
     statistics of their features (`feature_extractor`), as FID does with an Inception network."""
     input_shape, filters = tuple(input_shape), tuple(filters)
-    _check_shape_and_filters(input_shape, filters)
+    check_shape_and_filters(input_shape, filters)
     if not isinstance(num_features, int) or num_features < 1:
         raise ValueError(f"num_features must be a positive int, got {num_features!r}")
     if not isinstance(num_outputs, int) or num_outputs < 1:

@@ -13,6 +13,24 @@ import math
 
 import numpy as np
 
+__all__ = [
+    "PADDINGS",
+    "avg_pool2d",
+    "bilinear_weights",
+    "conv2d",
+    "conv2d_backward",
+    "conv2d_loops",
+    "conv2d_transpose",
+    "conv_output_length",
+    "conv_transpose_output_length",
+    "max_pool2d",
+    "receptive_field",
+    "receptive_region",
+    "same_padding",
+    "upsample_bilinear",
+    "upsample_nearest",
+]
+
 PADDINGS = ("valid", "same")
 
 

@@ -10,6 +10,18 @@ import numpy as np
 
 from utils import ops
 
+__all__ = [
+    "block_function",
+    "conv_flops",
+    "conv_matrix",
+    "decoder_block",
+    "deep_supervision_loss",
+    "negative_elbo",
+    "reparameterise",
+    "soft_dice_loss",
+    "unet_plus_plus_node",
+]
+
 
 def conv_matrix(kernel, n: int, stride: int) -> np.ndarray:
     """The matrix C (m*m, n*n) of a `valid`, stride-`stride` correlation of an n x n image with a

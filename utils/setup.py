@@ -29,6 +29,12 @@ from utils.config import (  # noqa: F401  (re-exported: notebooks read them as s
     requirements_path,
 )
 
+__all__ = [
+    "COLAB_SKIP",
+    "install_missing",
+    "start",
+]
+
 # Installed on Colab only when missing: what the notebooks import. Colab's own TensorFlow, Keras
 # and Jupyter are left alone, and the development tools (tests, lint) are not needed there.
 COLAB_SKIP = {

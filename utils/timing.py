@@ -10,6 +10,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+__all__ = [
+    "alternating_best_times",
+    "best_time",
+    "seconds_per_image",
+]
+
 if TYPE_CHECKING:
     import keras
 

@@ -16,7 +16,20 @@ import numpy as np
 
 from utils import data, metrics, models
 from utils.config import cache_dir
-from utils.timing import seconds_per_image  # noqa: F401  (notebooks use training.seconds_per_image)
+from utils.timing import seconds_per_image
+
+__all__ = [
+    "LOSSES",
+    "REGRESSION",
+    "EpochLine",
+    "build",
+    "evaluate",
+    "fingerprint",
+    "fit",
+    "predict",
+    "seconds_per_image",
+    "strategy",
+]
 
 LOSSES = {
     "bce_dice": metrics.bce_dice_loss,

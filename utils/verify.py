@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "assert_close",
+    "keras_conv2d",
+]
+
 
 def assert_close(ours, reference, what: str, rtol: float = 1e-5, atol: float = 1e-5) -> None:
     """Assert `ours` equals `reference` to float32 round-off, then print a one-line verdict."""

@@ -1,6 +1,6 @@
 """Class activities: for each notebook, one change a class makes live, and what it does, measured.
 
-TEACHING.md quotes a run of `python -m utils.activities` (`make activities`), which runs every
+TEACHING.md quotes a run of `python -m tools.activities` (`make activities`), which runs every
 activity in the active profile (COURSE_PROFILE; `cpu` by default) and prints what happens: the
 measured values, then one `Outcome:` line with no numbers in it. The training activities (04, 05,
 06) reuse the notebooks' cached models where they exist (run the notebook first, on the same
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import classroom, data, experiments, metrics, models, ops, setup
-from utils.course import NOTEBOOK_DIR
+from tools import classroom
+from tools.course import NOTEBOOK_DIR
+from utils import data, experiments, metrics, models, ops, setup
 
 
 def profiles_table() -> list[str]:
@@ -333,7 +334,7 @@ def report(profile, notebooks=None) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["mistakes"]:  # python -m utils.activities mistakes DIR
+    if sys.argv[1:2] == ["mistakes"]:  # python -m tools.activities mistakes DIR
         paths = write_mistakes(Path(sys.argv[2]))
         print(f"{len(paths)} submissions with common mistakes written to {sys.argv[2]}")
     else:

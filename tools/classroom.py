@@ -6,8 +6,8 @@ and with the exercise cells' outputs cleared; `make grade SUBMISSIONS=dir` runs 
 notebook in its own process (the `ci` profile, a time limit each) and tabulates the verdicts its
 checks record (`utils.exercises`, through $COURSE_GRADE_LOG).
 
-    python -m utils.classroom student [--out DIR]
-    python -m utils.classroom grade DIR [--out DIR] [--timeout SECONDS]
+    python -m tools.classroom student [--out DIR]
+    python -m tools.classroom grade DIR [--out DIR] [--timeout SECONDS]
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tools.course import NOTEBOOK_DIR, NOTEBOOKS
 from utils.config import ROOT
-from utils.course import NOTEBOOK_DIR, NOTEBOOKS
 
 EXERCISE_TAG, SOLUTION_TAG = "exercise", "solution"
 STUDENT_DIR = ROOT / "students"
@@ -136,7 +136,7 @@ def grade_one(path: Path, timeout: float = GRADE_TIMEOUT) -> dict:
             COURSE_CACHE=str(Path(scratch) / "cache"),
             COURSE_GRADE_LOG=str(log),
         )
-        command = [sys.executable, "-m", "utils.classroom", "run-one", str(path), str(log)]
+        command = [sys.executable, "-m", "tools.classroom", "run-one", str(path), str(log)]
         process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -226,7 +226,7 @@ def grade(submissions: Path, out: Path = GRADES_DIR, timeout: float = GRADE_TIME
 
 def main(argv: list[str]) -> int:
     """`student [--out DIR]`, `grade DIR [--out DIR] [--timeout S]` (and `run-one`, internal)."""
-    parser = argparse.ArgumentParser(prog="python -m utils.classroom")
+    parser = argparse.ArgumentParser(prog="python -m tools.classroom")
     commands = parser.add_subparsers(dest="command", required=True)
     student = commands.add_parser("student", help="write student copies of the notebooks")
     student.add_argument("--out", type=Path, default=STUDENT_DIR)

@@ -104,13 +104,13 @@ def expected_problems(path: Path) -> list[str]:
         problems.append(f"{path.name}: first cell must be markdown holding badges({path.stem!r})")
     code = [c for c in cells if c["cell_type"] == "code"]
     if not code or _source(code[0]) != SETUP_CELL:
-        problems.append(f"{path.name}: first code cell must be utils.course.SETUP_CELL")
+        problems.append(f"{path.name}: first code cell must be tools.course.SETUP_CELL")
     return problems
 
 
 def sync(path: Path) -> bool:
     """Rewrite badges and the setup cell of notebook `path`; return True if it changed."""
-    import nbformat  # only needed here: keeps `import utils.course` light
+    import nbformat  # only needed here: keeps `import tools.course` light
 
     text = path.read_text(encoding="utf-8")
     notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
@@ -134,7 +134,7 @@ def sync(path: Path) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m utils.course sync` rewrites every notebook; `check` only reports."""
+    """`python -m tools.course sync` rewrites every notebook; `check` only reports."""
     command = argv[0] if argv else "check"
     if command not in ("sync", "check"):
         raise ValueError(f"command must be 'sync' or 'check', got {command!r}")

@@ -4,7 +4,7 @@
 turned into plain links), the glossary, the teacher's guide, a set-up page cut from the README, and
 a landing page with the course map — rewriting the links between them. `build` runs Sphinx on it
 (`site/conf.py`) and copies MathJax next to the pages. Nothing is executed and nothing is fetched.
-`python -m utils.site [OUT]` does both; the pages land in `build/site/` (open `index.html`).
+`python -m tools.site [OUT]` does both; the pages land in `build/site/` (open `index.html`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from tools.course import BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY
 from utils.config import ROOT
-from utils.course import BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY
 
 SITE_CONFIG = ROOT / "site"
 REPOSITORY_URL = f"https://github.com/{REPOSITORY}/blob/{BRANCH}"

@@ -1,0 +1,425 @@
+"""Named recipes: every model that more than one notebook trains (and every model a comparison
+trains), built, trained and cached in one place.
+
+A recipe holds the builder and its arguments, the data set and the training settings, all derived
+from the profile. A notebook asks for a model by name (`train("membranes-unet", PROFILE)`), so two
+notebooks that use the same recipe share one cached checkpoint, and `show` prints the plain
+`training.build` / `training.fit` calls a recipe makes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+import numpy as np
+
+from utils import data, models, training
+
+__all__ = [
+    "BETAS",
+    "CHANGEABLE",
+    "CROP_EPOCHS",
+    "FEATURE_FILTERS",
+    "RECIPES",
+    "Recipe",
+    "checkpoint_name",
+    "recipe",
+    "show",
+    "splits",
+    "train",
+    "wide_unet_filters",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Everything that defines a trained model: builder, arguments, data and training settings."""
+
+    name: str  # the checkpoint's name in the cache (seed 0; other seeds add "-seed<N>")
+    dataset: str  # an embedded data set (see `splits`)
+    builder: Callable  # a `utils.models` builder, called as builder(input_shape, **build_args)
+    build_args: Callable  # profile -> keyword arguments of the builder
+    fit_args: Callable  # profile -> keyword arguments of `training.fit`
+    autoencoder: bool = False  # trains on (images, images): the VAE and its relatives
+    comparison: bool = False  # trains in the comparison setting, `profile.comparison()`
+
+    def arguments(self, profile) -> tuple[dict, dict]:
+        """The builder's and `training.fit`'s keyword arguments under `profile`."""
+        return dict(self.build_args(profile)), dict(self.fit_args(profile))
+
+    def setting(self, profile):
+        """The profile the recipe trains under: `profile`, or its comparison setting."""
+        return profile.comparison() if self.comparison else profile
+
+    def input_shape(self, profile) -> tuple[int, int, int]:
+        """The shape of one input image: the setting's side, or the crops' (`data.crop_size`)."""
+        if self.dataset.startswith("crops"):
+            size = data.crop_size(profile)
+        else:
+            size = self.setting(profile).image_size
+        return (size, size, 1)
+
+
+def _paper_filters(profile, widen: float = 1.0, depth: int = 4) -> tuple[int, ...]:
+    """UNet++ paper's filters scaled to the profile, optionally widened, for `depth` poolings."""
+    filters = models.UNET_PLUS_PLUS_FILTERS[: depth + 1]
+    return models.scaled_filters(filters, profile.width * widen)
+
+
+def _paper_training(profile) -> dict:
+    """The membrane models' training: the UNet++ paper's loss, the profile's epochs, silent."""
+    return {"loss": "paper", "verbose": False}
+
+
+def _vae_filters(profile) -> tuple[int, ...]:
+    return models.scaled_filters(models.VAE_FILTERS, profile.width)
+
+
+@functools.lru_cache(maxsize=4)
+def wide_unet_filters(profile) -> tuple[int, ...]:
+    """Notebook 05's wide UNet: the paper's filters widened (in steps of 0.02) until the UNet has
+    about as many parameters as UNet++ without deep supervision."""
+    shape = (profile.image_size, profile.image_size, 1)
+    filters = _paper_filters(profile)
+
+    def unet_parameters(widen):
+        wide = models.scaled_filters(filters, widen)
+        return models.build_unet(shape, wide, upsampling="transpose").count_params()
+
+    target = models.build_unet_plus_plus(shape, filters, deep_supervision=False).count_params()
+    widen = min(np.arange(1.0, 1.4, 0.02), key=lambda factor: abs(unet_parameters(factor) - target))
+    return models.scaled_filters(filters, widen)
+
+
+def _compared(name: str, builder: Callable, depth: int = 4, **options) -> Recipe:
+    """A membrane comparison arm: the paper's filters for `depth` poolings (unless `options` say
+    otherwise) and loss, trained in the comparison setting."""
+    return Recipe(
+        name,
+        "membranes",
+        builder,
+        lambda p: {"filters": _paper_filters(p, depth=depth), **options},
+        _paper_training,
+        comparison=True,
+    )
+
+
+def _rare(name: str, loss: str) -> Recipe:
+    """Notebook 04's rare foreground: the nuclei UNet on nuclei cores, a fixed third of the
+    profile's epochs (the point is what happens in a short budget)."""
+    return Recipe(
+        name,
+        "nuclei-cores",
+        models.build_unet,
+        lambda p: {"filters": models.scaled_filters(models.SEED_FILTERS, p.width)},
+        lambda p: {"loss": loss, "num_epochs": max(1, p.num_epochs // 3), "verbose": False},
+    )
+
+
+#: The most epochs a model of the crops trains for (the `gpu` profile's four times as many crops
+#: level off sooner; measured on CPU only: the `cpu` profile's models level off within it).
+CROP_EPOCHS = 20
+
+
+def _crop_training(profile) -> dict:
+    """Models of the single-object crops: four times the images (`data.CROPS_PER_IMAGE`) in
+    batches four times as large — as many steps per epoch as the profile's other models — twice
+    the profile's epochs up to `CROP_EPOCHS`, no augmentation (the generator already varies size
+    and orientation)."""
+    return {
+        "batch_size": data.CROPS_PER_IMAGE * profile.batch_size,
+        "num_epochs": min(2 * profile.num_epochs, CROP_EPOCHS),
+        "augment": False,
+        "verbose": False,
+    }
+
+
+def _crop_vae(name: str, **options) -> Recipe:
+    """Notebook 06's VAE (or a relative) on the single-object crops: the source's encoder and
+    decoder at the profile's width, a constant learning rate of 0.003."""
+    return Recipe(
+        name,
+        "crops",
+        models.build_vae,
+        lambda p: {"filters": _vae_filters(p), "latent_dim": 16, **options},
+        lambda p: {
+            "loss": None,
+            "learning_rate": 3e-3,
+            "schedule": "constant",
+            **_crop_training(p),
+        },
+        autoencoder=True,
+    )
+
+
+def _crop_segmenter(name: str, builder: Callable, autoencoder: bool = False, **options) -> Recipe:
+    """Notebook 07's networks on the crops: the source's filters (two poolings) at the profile's
+    width, half the profile's epochs (enough to level off on one object per image); segmenters
+    learn the mask with the UNet++ paper's loss, an `autoencoder` learns to return its input
+    (binary cross-entropy and learning rate as the VAE)."""
+    return Recipe(
+        name,
+        "crops",
+        builder,
+        lambda p: {"filters": models.scaled_filters(models.SEED_FILTERS, p.width), **options},
+        lambda p: {
+            "loss": "bce" if autoencoder else "paper",
+            # An autoencoder learns at the VAE's constant rate (measured: with the segmenters'
+            # cosine schedule, one seed in three of the UNet with skips stalled 7 dB lower).
+            **({"learning_rate": 3e-3, "schedule": "constant"} if autoencoder else {}),
+            **_crop_training(p),
+            "num_epochs": max(1, min(p.num_epochs, CROP_EPOCHS) // 2),
+        },
+        autoencoder=autoencoder,
+    )
+
+
+#: The judge's filters: the same small network in every profile.
+FEATURE_FILTERS = (16, 32, 64)
+
+#: The β values notebook 06 compares (β = 1 is the ELBO itself).
+BETAS = (0.25, 1.0, 4.0)
+
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in (
+        Recipe(
+            "unet-nuclei",
+            "nuclei",
+            models.build_unet,
+            lambda p: {"filters": models.scaled_filters(models.SEED_FILTERS, p.width)},
+            lambda p: {},
+        ),
+        # The main membrane model: the paper's UNet at the profile's full size and epochs.
+        Recipe(
+            "membranes-unet",
+            "membranes",
+            models.build_unet,
+            lambda p: {"filters": _paper_filters(p), "upsampling": "transpose"},
+            _paper_training,
+        ),
+        # The comparisons (notebooks 04, 05, 07), all in the comparison setting.
+        _compared("small-unet", models.build_unet, upsampling="transpose"),
+        _compared("small-unet-nearest", models.build_unet),
+        _compared(
+            "small-unet-no-skips", models.build_unet, upsampling="transpose", skip_connections=False
+        ),
+        _compared("small-unet-bn", models.build_unet, upsampling="transpose", batch_norm=True),
+        _compared(
+            "small-unet-no-skips-bn",
+            models.build_unet,
+            upsampling="transpose",
+            skip_connections=False,
+            batch_norm=True,
+        ),
+        *(
+            _compared(f"small-unet-depth{depth}", models.build_unet, depth, upsampling="transpose")
+            for depth in (1, 2, 3)
+        ),
+        *(
+            _compared(
+                f"small-unet-depth{depth}-no-skips",
+                models.build_unet,
+                depth,
+                upsampling="transpose",
+                skip_connections=False,
+            )
+            for depth in (2, 3)
+        ),
+        Recipe(
+            "small-wide-unet",
+            "membranes",
+            models.build_unet,
+            lambda p: {"filters": wide_unet_filters(p.comparison()), "upsampling": "transpose"},
+            _paper_training,
+            comparison=True,
+        ),
+        _compared("small-unetpp", models.build_unet_plus_plus, deep_supervision=False),
+        _compared("small-unetpp-ds", models.build_unet_plus_plus, deep_supervision=True),
+        _rare("rare-bce", "bce"),
+        _rare("rare-dice", "dice"),
+        # Notebook 06's generators and their judge, on the single-object crops (07 reuses them).
+        Recipe(
+            "crops-features",
+            "crops-factors",
+            models.build_feature_network,
+            lambda p: {"filters": FEATURE_FILTERS, "num_outputs": len(data.CROP_FACTORS)},
+            lambda p: {"loss": "mse", **_crop_training(p)},
+        ),
+        _crop_vae("vae-crops"),
+        _crop_vae("vae-crops-2d", latent_dim=2),
+        *(_crop_vae(f"vae-crops-beta{beta:g}", beta=beta) for beta in BETAS if beta != 1),
+        _crop_vae("autoencoder-crops", variational=False),
+        _crop_vae("autoencoder-crops-2d", latent_dim=2, variational=False),
+        # Transposed-convolution upsampling, as UNet++'s: the two differ only in their skips.
+        _crop_segmenter("crops-unet", models.build_unet, upsampling="transpose"),
+        _crop_segmenter("crops-unetpp", models.build_unet_plus_plus, deep_supervision=False),
+        _crop_segmenter("crops-unet-autoencoder", models.build_unet, autoencoder=True),
+        _crop_segmenter(
+            "crops-unet-autoencoder-no-skips",
+            models.build_unet,
+            autoencoder=True,
+            skip_connections=False,
+        ),
+    )
+}
+
+
+def recipe(name: str) -> Recipe:
+    """The recipe called `name`; a clear error lists the valid names."""
+    if name not in RECIPES:
+        raise ValueError(f"name must be one of {sorted(RECIPES)}, got {name!r}")
+    return RECIPES[name]
+
+
+def checkpoint_name(name: str, seed: int = 0) -> str:
+    """The cache name of recipe `name` trained with `seed` (seed 0: the recipe's own name)."""
+    return name if seed == 0 else f"{name}-seed{seed}"
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _splits(dataset: str, profile):
+    """The profile's (train, val, test) of an embedded set, generated once per session;
+    "nuclei-cores" is the nuclei with only their cores as foreground (`data.cores`)."""
+    if dataset == "nuclei-cores":
+        return tuple((images, data.cores(masks)) for images, masks in _splits("nuclei", profile))
+    if dataset == "crops-factors":
+        return _crop_factors(profile)
+    return data.load_embedded(dataset, profile)
+
+
+def _crop_factors(profile):
+    """The crops with the factors each was drawn with (`data.CROP_FACTORS`) as targets, each
+    factor standardised with the training images' mean and sd (so that each counts alike)."""
+    train, val, test = _splits("crops", profile)
+    factors = data.make_crops(
+        len(train[0]) + len(val[0]) + len(test[0]), data.crop_size(profile), return_factors=True
+    )[2]
+    mean, std = factors[: len(train[0])].mean(0), factors[: len(train[0])].std(0)
+    factors = (factors - mean) / std
+    cuts = np.cumsum([len(train[0]), len(val[0])])
+    return tuple(
+        (images, part)
+        for (images, _), part in zip((train, val, test), np.split(factors, cuts), strict=True)
+    )
+
+
+def splits(name: str, profile):
+    """The (train, val, test) splits recipe `name` trains and is tested on (in its setting)."""
+    chosen = recipe(name)
+    return _splits(chosen.dataset, chosen.setting(profile))
+
+
+def _pairs(split, autoencoder: bool):
+    """(images, targets): an autoencoder reproduces its input, a segmenter predicts the mask."""
+    images, masks = split
+    return (images, images) if autoencoder else (images, masks)
+
+
+def _code(value) -> str:
+    """A value as the course's code writes it (strings in double quotes)."""
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def _call_text(prefix: str, function: str, positional: list[str], keywords: dict) -> str:
+    """`prefix function(arguments)` as code; one argument per line when it would be long."""
+    arguments = positional + [f"{key}={_code(value)}" for key, value in keywords.items()]
+    line = f"{prefix}{function}({', '.join(arguments)})"
+    if len(line) <= 100:
+        return line
+    return f"{prefix}{function}(\n" + "".join(f"    {a},\n" for a in arguments) + ")"
+
+
+def _data_lines(dataset: str, profile_code: str) -> str:
+    """The plain calls that make a recipe's (train, val, test) splits."""
+    if dataset == "nuclei-cores":
+        return (
+            f'splits = data.load_embedded("nuclei", {profile_code})\n'
+            "train, val, test = [(images, data.cores(masks)) for images, masks in splits]"
+        )
+    if dataset == "crops-factors":
+        return (
+            f"# the crops, each with the factors it was drawn with (standardised) as its target\n"
+            f'train, val, test = experiments.splits("crops-features", {profile_code})'
+        )
+    return f'train, val, test = data.load_embedded("{dataset}", {profile_code})'
+
+
+def show(name: str, profile, seed: int = 0) -> str:
+    """The plain calls recipe `name` makes under `profile`, as code a learner could type."""
+    chosen = recipe(name)
+    seed = _check_seed(seed)
+    build_args, fit_args = chosen.arguments(profile)
+    shape = chosen.input_shape(profile)
+    train_val = ["(train[0], train[0])", "(val[0], val[0])"] if chosen.autoencoder else []
+    fit_args.pop("verbose", None)  # how much it prints, not what it trains
+    profile_code = "COMPARISON" if chosen.comparison else "PROFILE"
+    build = _call_text(
+        "model = ",
+        "training.build",
+        [f"models.{chosen.builder.__name__}", repr(shape)],
+        {**build_args, "seed": seed},
+    )
+    fit = _call_text(
+        "history = ",
+        "training.fit",
+        [
+            "model",
+            *(train_val or ["train", "val"]),
+            profile_code,
+            _code(checkpoint_name(name, seed)),
+        ],
+        {**fit_args, "seed": seed},
+    )
+    lines = [_data_lines(chosen.dataset, profile_code), build, fit]
+    if chosen.comparison:
+        lines.insert(0, "COMPARISON = PROFILE.comparison()  # smaller images, their own epochs")
+    return "\n".join(lines)
+
+
+#: The training settings a class may change in `train` and `run_seeds` (`training.fit`'s).
+CHANGEABLE = ("loss", "learning_rate", "schedule", "num_epochs", "batch_size", "augment")
+
+
+def _check_changes(changes: dict) -> str:
+    """Validate changes to a recipe's training; return the suffix that names them in the cache."""
+    unknown = sorted(set(changes) - set(CHANGEABLE))
+    if unknown:
+        raise ValueError(f"changes must be among {list(CHANGEABLE)}, got {unknown}")
+    return "".join(f"-{key}{value}" for key, value in sorted(changes.items()))
+
+
+def train(name: str, profile, seed: int = 0, verbose: bool | None = None, **changes):
+    """Build and train recipe `name` under `profile` (in the recipe's setting) with `seed` (build
+    and data order), or load it from the cache; return (model, history). `changes` override the
+    recipe's training settings (any of `CHANGEABLE`, e.g. `learning_rate=1e-2`): a class
+    activity is one changed call."""
+    chosen = recipe(name)
+    seed = _check_seed(seed)
+    suffix = _check_changes(changes)
+    setting = chosen.setting(profile)
+    build_args, fit_args = chosen.arguments(profile)
+    fit_args.update(changes)
+    if verbose is not None:
+        fit_args["verbose"] = verbose
+    train_split, val_split, _ = splits(name, profile)
+    shape = chosen.input_shape(profile)
+    model = training.build(chosen.builder, shape, seed=seed, **build_args)
+    history = training.fit(
+        model,
+        _pairs(train_split, chosen.autoencoder),
+        _pairs(val_split, chosen.autoencoder),
+        setting,
+        checkpoint_name(name + suffix, seed),
+        seed=seed,
+        **fit_args,
+    )
+    return model, history

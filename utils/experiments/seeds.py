@@ -1,0 +1,155 @@
+"""Seeds as an axis: a recipe trained once per seed and scored on its test set (`run_seeds`), the
+per-seed table it returns (`SeedRuns`) and a summary of several such tables."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from utils import models, training
+from utils.experiments.generative import generative_scores, sample_quality
+from utils.experiments.recipes import _check_changes, _check_seed, recipe, splits, train
+
+__all__ = ["LOWER_IS_BETTER", "METRIC_LABELS", "SeedRuns", "run_seeds", "scored_model", "summary"]
+
+METRIC_LABELS = {
+    "dice": "Dice",
+    "iou": "IoU",
+    "hd95": "HD95",
+    "boundary_f": "boundary F",
+    "v_rand": "V_rand",
+    "excess": "reconstruction above floor",
+    "psnr": "PSNR",
+    "sample_fd": "sample FD",
+    "midpoint_fd": "midpoint FD",
+    "sample_statistics_fd": "old measure on samples",
+    "kl": "KL",
+}
+LOWER_IS_BETTER = {"hd95", "excess", "sample_fd", "midpoint_fd", "sample_statistics_fd"}
+
+
+@dataclasses.dataclass
+class SeedRuns:
+    """A recipe's test metrics per seed (one dict per seed), with the histories."""
+
+    name: str
+    seeds: list[int]
+    scores: list[dict]  # per seed: {"dice": ..., "iou": ..., "hd95": ...}
+    histories: list[dict] = dataclasses.field(default_factory=list)
+
+    def values(self, metric: str) -> np.ndarray:
+        """The per-seed values of `metric`."""
+        if not self.scores or metric not in self.scores[0]:
+            known = sorted(self.scores[0]) if self.scores else []
+            raise ValueError(f"metric must be one of {known}, got {metric!r}")
+        return np.array([score[metric] for score in self.scores], float)
+
+    def mean(self, metric: str) -> float:
+        """Mean of `metric` over the seeds."""
+        return float(self.values(metric).mean())
+
+    def std(self, metric: str) -> float:
+        """Sample standard deviation of `metric` over the seeds (0 with one seed)."""
+        values = self.values(metric)
+        return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+    def last_change(self, key: str = "val_iou", last: int = 3) -> np.ndarray:
+        """Per seed, how far `key` moved over the last `last` epochs (highest - lowest): small
+        numbers mean the training had levelled off."""
+        if not self.histories or key not in self.histories[0]:
+            known = sorted(k for k in (self.histories or [{}])[0] if k not in ("log", "seconds"))
+            raise ValueError(f"key must be one of {known}, got {key!r}")
+        tails = [np.asarray(history[key][-last:], float) for history in self.histories]
+        return np.array([tail.max() - tail.min() for tail in tails])
+
+    def table(self) -> str:
+        """One row per seed, then mean and standard deviation, for every metric."""
+        metrics = list(self.scores[0])
+        lines = [f"{self.name}\n  {'seed':<6}" + "".join(f"{m:>11}" for m in metrics)]
+        for seed, score in zip(self.seeds, self.scores, strict=True):
+            lines.append(f"  {seed:<6}" + "".join(f"{score[m]:>11.3f}" for m in metrics))
+        lines.append(f"  {'mean':<6}" + "".join(f"{self.mean(m):>11.3f}" for m in metrics))
+        lines.append(f"  {'sd':<6}" + "".join(f"{self.std(m):>11.3f}" for m in metrics))
+        return "\n".join(lines)
+
+
+def run_seeds(
+    name: str, profile, seeds=None, verbose: bool = False, head: int | None = None, **changes
+) -> SeedRuns:
+    """Train (or load) recipe `name` once per seed and score each on the test set.
+
+    `seeds` defaults to range(profile.num_seeds). A segmenter gets Dice, IoU and HD95; a
+    deep-supervised one is scored on the mean of its heads (`models.average_heads`), or, with
+    `head=k`, on its sub-network Lk alone (`models.prune_unet_plus_plus`); membrane models also
+    get the boundary F-score and V_rand. A VAE or plain autoencoder of the crops gets
+    `generative_scores` (the sample-quality measure of `sample_quality`). `changes` change the
+    recipe's training as in `train`."""
+    chosen = recipe(name)
+    suffix = _check_changes(changes)
+    is_generator = chosen.builder is models.build_vae
+    if chosen.autoencoder and not is_generator:
+        raise ValueError(
+            f"run_seeds scores segmenters and VAEs; {name!r} is another kind of autoencoder"
+        )
+    if is_generator and not chosen.dataset.startswith("crops"):
+        raise ValueError(
+            f"run_seeds scores the VAEs of the crops; {name!r} learns {chosen.dataset}"
+        )
+    seeds = list(range(profile.num_seeds)) if seeds is None else [_check_seed(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    _, _, (test_images, test_masks) = splits(name, profile)
+    quality = sample_quality(profile) if is_generator else None
+    scores, histories = [], []
+    for seed in seeds:
+        model, history = train(name, profile, seed, verbose=verbose, **changes)
+        if is_generator:
+            scores.append(generative_scores(model, test_images, quality))
+        else:
+            scores.append(
+                training.evaluate(
+                    scored_model(model, head),
+                    test_images,
+                    test_masks,
+                    membranes=chosen.dataset == "membranes",
+                )
+            )
+        histories.append(history)
+    label = name + suffix if head is None else f"{name + suffix} L{head}"
+    return SeedRuns(label, seeds, scores, histories)
+
+
+def scored_model(model, head: int | None = None):
+    """The one-output model that is scored: a deep-supervised model's mean of heads, or its
+    sub-network L`head`; any other model as it is (`head` must then be None)."""
+    supervised = isinstance(model.output, (list, tuple)) and len(model.output) > 1
+    if head is not None:
+        if not supervised:
+            raise ValueError(
+                f"head={head!r} needs a deep-supervised model; {model.name} has one output"
+            )
+        return models.prune_unet_plus_plus(model, head)
+    return models.average_heads(model) if supervised else model
+
+
+def summary(runs, metrics=None, labels=None) -> str:
+    """One row per `SeedRuns` in `runs`: mean ± sd of each metric over the seeds (default: the
+    metrics of the first), with the number of seeds; `labels` renames the rows."""
+    runs = list(runs)
+    if not runs:
+        raise ValueError("runs must hold at least one SeedRuns")
+    metrics = list(metrics or runs[0].scores[0])
+    labels = list(labels or [run.name for run in runs])
+    if len(labels) != len(runs):
+        raise ValueError(f"labels must name each of the {len(runs)} runs, got {len(labels)}")
+    width = max(len(label) for label in labels) + 2
+    columns = {m: max(16, len(METRIC_LABELS.get(m, m)) + 2) for m in metrics}
+    header = f"{'':<{width}}{'seeds':>5}" + "".join(
+        f"{METRIC_LABELS.get(m, m):>{columns[m]}}" for m in metrics
+    )
+    lines = [header]
+    for label, run in zip(labels, runs, strict=True):
+        cells = "".join(f"{f'{run.mean(m):.3f} ± {run.std(m):.3f}':>{columns[m]}}" for m in metrics)
+        lines.append(f"{label:<{width}}{len(run.seeds):>5}{cells}")
+    return "\n".join(lines)

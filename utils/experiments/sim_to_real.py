@@ -1,0 +1,193 @@
+"""From synthetic to real (notebook 04): the shipped DSB 2018 field, split into a fine-tune block
+and a test block, the synthetic nuclei UNet fine-tuned on it over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from utils import data, metrics, models, training
+from utils.experiments.recipes import _check_seed, checkpoint_name, recipe, train
+from utils.experiments.seeds import SeedRuns
+
+__all__ = [
+    "REAL_BATCH_SIZE",
+    "REAL_BLOCKS",
+    "REAL_EPOCHS",
+    "REAL_LABELS",
+    "REAL_LEARNING_RATE",
+    "REAL_STARTS",
+    "block_tiles",
+    "predict_blocks",
+    "real_blocks",
+    "real_field_scaled_fine_tune",
+    "real_runs",
+    "real_scale",
+    "real_scores",
+    "real_threshold",
+    "real_windows",
+    "train_on_real",
+]
+
+#: The fixed split of the shipped field (`data.real_field_scaled_whole`), stated in notebook 04:
+#: the left half of its columns is the fine-tune block, the right half the test block. Contiguous
+#: blocks, not interleaved tiles: neighbouring tiles share nuclei, background and focus. Every
+#: choice (scale, brightness, threshold) is made on the fine-tune block; the test block is only
+#: scored.
+REAL_BLOCKS = ("fine-tune", "test")
+#: How a UNet starts its training on the fine-tune block: from the weights it learnt on the
+#: synthetic nuclei (recipe "unet-nuclei", seed 0), or from random weights (the seed's).
+REAL_STARTS = ("synthetic", "scratch")
+REAL_LABELS = {"synthetic": "fine-tuned", "scratch": "from scratch"}
+#: The real training's epochs: at most this many (the `ci` profile: 2 x its own).
+REAL_EPOCHS = 20
+REAL_LEARNING_RATE = 1e-3
+REAL_BATCH_SIZE = 4
+
+
+def real_field_scaled_fine_tune() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped field scaled to [0, 1] by the percentiles of its fine-tune block only
+    (`data.normalise`), not of the whole field as `data.real_field_scaled_whole` does: the test
+    block sets nothing."""
+    image, labels = data.real_field_scaled_whole(scaled=False)
+    return data.normalise(image, reference=image[:, : image.shape[1] // 2]), labels
+
+
+def real_scale(profile) -> dict[str, float]:
+    """How the field is brought to the synthetic training images, measured on the fine-tune
+    block only: the downscaling `factor` that gives its nuclei the median area of the training
+    nuclei (`profile.image_size`), and the `gain` that then gives them their median brightness;
+    with the statistics it compares (areas in pixels, intensities in [0, 1])."""
+    image, labels = real_field_scaled_fine_tune()
+    half = image.shape[1] // 2
+    real = metrics.instance_statistics(image[:, :half], labels[:, :half])
+    images, _, synthetic_labels = data.make_nuclei_with_labels(64, profile.image_size)
+    synthetic = metrics.instance_statistics(images, synthetic_labels)
+    factor = max(1, round(np.sqrt(real["median_area"] / synthetic["median_area"])))
+    small, small_labels = data.downscale(image[:, :half], labels[:, :half], factor)
+    brightness = metrics.instance_statistics(small, small_labels)["object_intensity"]
+    return {
+        "factor": factor,
+        "gain": synthetic["object_intensity"] / brightness,
+        "real_area": real["median_area"],
+        "synthetic_area": synthetic["median_area"],
+        "real_intensity": brightness,
+        "synthetic_intensity": synthetic["object_intensity"],
+    }
+
+
+def real_blocks(profile, gain: bool = True) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The field at the scale of `real_scale` (intensities times its gain, clipped to [0, 1],
+    unless `gain=False`), cropped to a square of a multiple of 8 px and split into its blocks:
+    {"fine-tune": (image, labels), "test": (image, labels)}, each (H, W) with W = H / 2."""
+    scale = real_scale(profile)
+    image, labels = data.downscale(*real_field_scaled_fine_tune(), scale["factor"])
+    if gain:
+        image = np.clip(image * scale["gain"], 0, 1).astype(np.float32)
+    side = min(image.shape) // 8 * 8
+    half = side // 2
+    return {
+        "fine-tune": (image[:side, :half], labels[:side, :half]),
+        "test": (image[:side, half:side], labels[:side, half:side]),
+    }
+
+
+def block_tiles(block) -> np.ndarray:
+    """A block (H, W) cut into tiles of side W / 2, row by row, as (N, W/2, W/2, 1): the tiles
+    that per-tile scores are reported on (8 per block)."""
+    block = np.asarray(block)
+    side = block.shape[1] // 2
+    return data.windows(block, side, side)
+
+
+def predict_blocks(model, blocks) -> dict[str, np.ndarray]:
+    """The probability map (H, W) of each block, each predicted whole and alone: the test
+    block's prediction sees nothing of the fine-tune block."""
+    maps = {}
+    for name, (image, _) in blocks.items():
+        whole = models.with_input_shape(model, (*image.shape, 1))
+        maps[name] = training.predict(whole, image[None, ..., None])[0, ..., 0]
+    return maps
+
+
+def real_threshold(probabilities, labels) -> float:
+    """The threshold (of `metrics.THRESHOLDS`) with the best Dice on a block: the fine-tune one."""
+    truth = (np.asarray(labels) > 0).astype(np.float32)
+    scores = [metrics.dice(truth, probabilities, t) for t in metrics.THRESHOLDS]
+    return float(metrics.THRESHOLDS[int(np.argmax(scores))])
+
+
+def real_scores(probabilities, labels, threshold: float = 0.5) -> dict[str, float]:
+    """A block's Dice, IoU and HD95, the block scored as one image (pooled)."""
+    truth = (np.asarray(labels) > 0).astype(np.float32)
+    return {
+        "dice": metrics.dice(truth, probabilities, threshold),
+        "iou": metrics.iou(truth, probabilities, threshold),
+        "hd95": metrics.hd95(truth, probabilities, threshold),
+    }
+
+
+def real_windows(profile) -> tuple[np.ndarray, np.ndarray]:
+    """The fine-tune block's training data: (images, masks), every window of side
+    `profile.image_size` whose corner lies on a grid of an eighth of that side."""
+    image, labels = real_blocks(profile)["fine-tune"]
+    size = profile.image_size
+    stride = max(1, size // 8)
+    masks = data.windows(labels > 0, size, stride).astype(np.float32)
+    return data.windows(image, size, stride), masks
+
+
+def train_on_real(
+    profile,
+    start: str = "synthetic",
+    seed: int = 0,
+    num_epochs: int | None = None,
+    verbose: bool = False,
+):
+    """Train the nuclei UNet on the fine-tune block's overlapping windows (`real_windows`; the
+    same windows are its validation data, since the test block may choose nothing, not even the
+    best epoch), starting from `start` (`REAL_STARTS`); return (model,
+    history). Both starts train alike: Adam from `REAL_LEARNING_RATE` with a cosine decay,
+    `num_epochs` (default: 2 x the profile's, at most `REAL_EPOCHS`)."""
+    if start not in REAL_STARTS:
+        raise ValueError(f"start must be one of {REAL_STARTS}, got {start!r}")
+    seed = _check_seed(seed)
+    tiles = real_windows(profile)
+    size = profile.image_size
+    build_args, _ = recipe("unet-nuclei").arguments(profile)
+    model = training.build(models.build_unet, (size, size, 1), seed=seed, **build_args)
+    name = f"real-{start}"
+    if start == "synthetic":
+        model.set_weights(train("unet-nuclei", profile, verbose=False)[0].get_weights())
+        name += "-" + training.fingerprint(*model.get_weights())[:6]  # a new start: a new key
+    history = training.fit(
+        model,
+        tiles,
+        tiles,
+        profile,
+        checkpoint_name(name, seed),
+        learning_rate=REAL_LEARNING_RATE,
+        num_epochs=num_epochs or min(REAL_EPOCHS, 2 * profile.num_epochs),
+        batch_size=REAL_BATCH_SIZE,
+        seed=seed,
+        verbose=verbose,
+    )
+    return model, history
+
+
+def real_runs(profile, start: str = "synthetic", seeds=None, num_epochs=None) -> SeedRuns:
+    """`train_on_real` once per seed (`num_epochs` as there), each scored on the test block at
+    the threshold chosen on the fine-tune block (`real_threshold`): Dice, IoU, HD95."""
+    seeds = list(range(profile.num_seeds)) if seeds is None else [_check_seed(s) for s in seeds]
+    blocks = real_blocks(profile)
+    scores, histories = [], []
+    for seed in seeds:
+        model, history = train_on_real(profile, start, seed, num_epochs)
+        maps = predict_blocks(model, blocks)
+        threshold = real_threshold(maps["fine-tune"], blocks["fine-tune"][1])
+        scores.append(real_scores(maps["test"], blocks["test"][1], threshold))
+        histories.append(history)
+    return SeedRuns(REAL_LABELS[start], seeds, scores, histories)
+
+
+#: The old name (before the course named how each field is scaled).
+real_field = real_field_scaled_fine_tune
