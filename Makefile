@@ -1,11 +1,14 @@
-# The course's commands. `make lab` to learn, `make test` to check everything; CI runs `make test`
-# and then `make ci` (the notebooks again with oneDNN on and off, and under Colab's versions).
+# The course's commands (`make help` lists them). `make lab` to learn, `make test` to check
+# everything; CI (.ci/run) runs the steps of CI_STEPS in order: `make test`, then `make ci`'s passes
+# (the notebooks again with oneDNN on and off, under Colab's versions, the classroom and browser).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
+# Lessons and their appendices (04_unet, then 04a_topic, ...): byte order is the course order.
+NOTEBOOK_DIR ?= notebooks
+NOTEBOOKS ?= $(sort $(wildcard $(NOTEBOOK_DIR)/*.ipynb))
 LAB_ARGS ?=
 # Jupyter refuses to run as root unless told (containers, CI): tell it only then.
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -19,11 +22,19 @@ COLAB_PYTHON ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versio
 # Notebooks only (those in $(2), default notebooks/), tiny profile, each pass from an empty model
 # cache (so every pass trains).
 NBVAL_CI = COURSE_PROFILE=ci COURSE_CACHE=$$(mktemp -d) $(1) -m pytest $(or $(2),notebooks)
+# A fresh, empty model cache for the command that follows, removed after it: tests never pass on
+# models a stale cache kept.
+FRESH_CACHE = cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && COURSE_CACHE=$$cache
+# What `make unit` leaves out: the training-heavy tests and those CI runs in its own passes.
+UNIT_MARKERS := not training and not classroom and not browser
+# CI's steps, in order (.ci/run reads them with `make -s ci-steps`): the README's test command
+# first, then the extra passes that are `make ci`.
+CI_STEPS := test onednn-on onednn-off colab classroom browser
 
-.PHONY: venv lab test ci onednn-on onednn-off colab classroom browser student grade activities \
-	wheelhouse site lint format notebooks bench sync clean
+.PHONY: help venv lab test unit ci ci-steps onednn-on onednn-off colab classroom browser student \
+	grade activities wheelhouse site lint format notebooks rerun-verdicts bench sync clean
 
-venv: $(STAMP)
+venv: $(STAMP) ## create .venv and install the pinned packages (once)
 
 # Installs once; again only when requirements.txt changes. With wheels in wheelhouse/ (`make
 # wheelhouse`, for a class without internet) it installs from them alone, never from the network.
@@ -35,7 +46,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 # Every pinned package (and its dependencies) as files in wheelhouse/, for an offline class.
-wheelhouse:
+wheelhouse: ## download every pinned package into wheelhouse/, for a class without internet
 	$(PYTHON) -m pip download --disable-pip-version-check -r requirements.txt \
 		-r requirements-site.txt -d $(WHEELHOUSE)
 
@@ -47,29 +58,36 @@ $(SITE_STAMP): requirements-site.txt $(STAMP)
 
 # The course as a static website in build/site/ (open build/site/index.html): the notebooks'
 # stored outputs, nothing executed, nothing fetched (tools/site.py, site/conf.py).
-site: $(SITE_STAMP)
+site: $(SITE_STAMP) ## build the course as a static website in build/site/ (stored outputs)
 	$(BIN)/python -m tools.site build/site
 
 # CI's browser checks in headless Chromium (Debian's chromium and chromium-driver): every page of
 # the built site, and 00_start_here.ipynb run in JupyterLab served by `make lab`.
-browser: $(SITE_STAMP)
+browser: $(SITE_STAMP) ## CI: the website and JupyterLab checked in headless Chromium
 	COURSE_PROFILE=ci $(BIN)/python -m pytest -m browser tests/test_site.py tests/test_lab.py
 
-lab: $(STAMP)
+lab: $(STAMP) ## set up once, then open the course in JupyterLab (LAB_ARGS=... for the server)
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb $(ROOT_ARGS) $(LAB_ARGS)
 
-test: $(STAMP) lint
-	COURSE_PROFILE=ci $(BIN)/python -m pytest
+test: $(STAMP) lint ## lint, the unit tests and every notebook under nbval (ci profile, empty cache)
+	$(FRESH_CACHE) COURSE_PROFILE=ci $(BIN)/python -m pytest
+
+# The unit tests in seconds to minutes: no training-heavy test (marked `training`), no notebook.
+unit: $(STAMP) ## the fast unit tests: no notebooks, no training-heavy, classroom or browser tests
+	$(FRESH_CACHE) COURSE_PROFILE=ci $(BIN)/python -m pytest -m "$(UNIT_MARKERS)" tests
 
 # CI's extra passes after `make test`: proof that the checked outputs do not depend on the CPU's
 # kernels (oneDNN on and off) nor on the versions (Colab's); and the classroom tools.
-ci: onednn-on onednn-off colab classroom browser
+ci: $(filter-out test,$(CI_STEPS)) ## CI's extra passes after `make test` (the rest of CI_STEPS)
+
+ci-steps: ## print CI's steps in order (CI_STEPS; .ci/run runs `make <step>` for each)
+	@echo $(CI_STEPS)
 
 # With oneDNN on, the student copies run (a class's notebooks: no solutions, exercises unanswered).
-onednn-on: student
+onednn-on: student ## CI: the student copies under nbval with oneDNN on (empty cache)
 	TF_ENABLE_ONEDNN_OPTS=1 $(call NBVAL_CI,$(BIN)/python,students)
 
-onednn-off: $(STAMP)
+onednn-off: $(STAMP) ## CI: the notebooks under nbval with oneDNN off (empty cache)
 	TF_ENABLE_ONEDNN_OPTS=0 $(call NBVAL_CI,$(BIN)/python)
 
 $(COLAB_STAMP): requirements-colab.txt
@@ -79,49 +97,57 @@ $(COLAB_STAMP): requirements-colab.txt
 	touch $(COLAB_STAMP)
 
 # The unit tests and the notebooks under Colab's versions; the pin tests read requirements-colab.txt.
-colab: $(COLAB_STAMP)
-	COURSE_REQUIREMENTS=requirements-colab.txt COURSE_PROFILE=ci $(COLAB_VENV)/bin/python -m pytest \
+colab: $(COLAB_STAMP) ## CI: unit tests and notebooks under Colab's versions (.venv-colab, Python 3.13)
+	$(FRESH_CACHE) COURSE_REQUIREMENTS=requirements-colab.txt COURSE_PROFILE=ci $(COLAB_VENV)/bin/python -m pytest \
 		--ignore=tests/test_makefile.py tests
 	COURSE_REQUIREMENTS=requirements-colab.txt $(call NBVAL_CI,$(COLAB_VENV)/bin/python)
 
 # Student copies of the notebooks in students/: worked solutions removed, exercise outputs cleared.
-student: $(STAMP)
+student: $(STAMP) ## write student copies of the notebooks into students/ (no solutions)
 	$(BIN)/python -m tools.classroom student --out students
 
 # Grade a folder of submitted notebooks: grades/grades.csv and grades/grades.md.
 GRADE_TIMEOUT ?= 600
-grade: $(STAMP)
+grade: $(STAMP) ## grade a folder of submissions: make grade SUBMISSIONS=dir (into grades/)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of notebooks>"; exit 1; }
 	$(BIN)/python -m tools.classroom grade "$(SUBMISSIONS)" --out grades --timeout $(GRADE_TIMEOUT)
 
 # The class activities of TEACHING.md, run in the active profile (COURSE_PROFILE, cpu by default).
-activities: $(STAMP)
+activities: $(STAMP) ## run TEACHING.md's class activities and print what each does
 	$(BIN)/python -m tools.activities
 
 # The grading tests: made-up submissions (right, wrong, raising, endless, corrupt) graded.
-classroom: $(STAMP)
+classroom: $(STAMP) ## CI: grading tests on made-up submissions
 	COURSE_PROFILE=ci $(BIN)/python -m pytest -m classroom tests/test_classroom.py tests/test_activities.py
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff (lint and format check) and the notebooks' map, badges and setup cell
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m tools.course check
 
-format: $(STAMP)
+format: $(STAMP) ## let ruff fix and format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # Re-execute every notebook top to bottom in the cpu profile and store the outputs.
-notebooks: $(STAMP)
+notebooks: $(STAMP) ## re-execute the notebooks (cpu profile) and store their outputs (NOTEBOOKS=...)
 	COURSE_PROFILE=cpu $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.record_timing=False $(NOTEBOOKS)
 
-bench: $(STAMP)
+# Before storing outputs: rerun notebooks (cpu profile, empty cache, oneDNN as TF_ENABLE_ONEDNN_OPTS
+# says, off by default) and compare their `Verdict:` lines with the stored ones. Stores nothing.
+rerun-verdicts: $(STAMP) ## rerun notebooks from an empty cache and diff their Verdict: lines (NOTEBOOKS=...)
+	$(BIN)/python -m tools.rerun_verdicts $(NOTEBOOKS)
+
+bench: $(STAMP) ## print the course's benchmarks
 	$(BIN)/python -m tools.benchmarks
 
 # Rewrite badges and the setup cell of every notebook from tools/course.py.
-sync: $(STAMP)
+sync: $(STAMP) ## rewrite badges and the setup cell of every notebook from tools/course.py
 	$(BIN)/python -m tools.course sync
 
-clean:
+clean: ## remove the virtual environments, tool caches, students/, grades/ and build/
 	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache .hypothesis students grades build
+
+help: ## list the commands
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))

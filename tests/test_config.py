@@ -38,7 +38,7 @@ def test_profiles_grow_from_ci_to_gpu():
     ci, cpu, gpu = (config.PROFILES[name] for name in ("ci", "cpu", "gpu"))
     for field in ("image_size", "num_train", "num_epochs", "width"):
         assert getattr(ci, field) <= getattr(cpu, field) <= getattr(gpu, field), field
-    assert gpu.image_size == 128 and gpu.width == 1.0  # the seed's sizes
+    assert gpu.image_size == 128 and gpu.width == 1.0  # the source document's sizes
 
 
 def test_comparison_setting_is_smaller_and_trains_its_own_epochs():
@@ -114,3 +114,10 @@ def test_config_imports_only_the_standard_library():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=config.ROOT, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_profile_is_given_by_keyword():
+    with pytest.raises(TypeError):
+        config.Profile("x", "y", 32, 16, 8, 8, 1, 8, 0.125, 2)  # twelve numbers in a row: no
+    fields = {field.name for field in dataclasses.fields(config.Profile)}
+    assert set(dataclasses.asdict(config.PROFILES["ci"])) == fields

@@ -149,7 +149,7 @@ def test_the_shipped_real_field_loads_offline_as_tiles_with_instances(monkeypatc
     import pooch
 
     monkeypatch.setattr(pooch, "retrieve", None)  # any download attempt would fail loudly
-    image, labels = data.real_field("dsb2018-sample")
+    image, labels = data.real_field_scaled_whole("dsb2018-sample")
     assert image.shape == labels.shape == (512, 512) and 0 <= image.min() < image.max() <= 1
     assert len(np.unique(labels)) - 1 == 125  # nuclei in the field
     images, masks, tiles = data.load_real("dsb2018-sample", image_size=128, return_labels=True)
@@ -396,6 +396,44 @@ def test_normalise_takes_its_scale_from_a_reference():
     half = data.normalise(image, reference=image[:, :50])
     np.testing.assert_allclose(half[:, :50], data.normalise(image[:, :50]), atol=1e-6)
     assert (half[:, 60:] == 1).all()  # brighter than the reference's 99.8th percentile: clipped
-    raw, labels = data.real_field(scaled=False)
+    raw, labels = data.real_field_scaled_whole(scaled=False)
     assert raw.max() > 1 and labels.max() > 0
-    np.testing.assert_array_equal(data.normalise(raw), data.real_field()[0])
+    np.testing.assert_array_equal(data.normalise(raw), data.real_field_scaled_whole()[0])
+
+
+# --- bad arguments are checked before anything is downloaded -------------------------------------
+
+
+def test_load_real_checks_every_argument_before_it_downloads(monkeypatch):
+    def no_download(*args, **kwargs):
+        raise AssertionError("load_real called fetch before checking its arguments")
+
+    monkeypatch.setattr(data, "fetch", no_download)
+    with pytest.raises(
+        ValueError, match=r"name must be one of \['bbbc039', 'dsb2018-sample', 'isbi2012'\]"
+    ):
+        data.load_real("mnist")
+    with pytest.raises(ValueError, match="return_labels must be True or False, got 'yes'"):
+        data.load_real("bbbc039", return_labels="yes")
+    with pytest.raises(ValueError, match="image_size must be an int >= 16, got 8"):
+        data.load_real("bbbc039", image_size=8)
+    with pytest.raises(ValueError, match="cache must be None or a folder's path"):
+        data.load_real("bbbc039", cache=3)
+
+
+def test_is_cached_names_an_unknown_dataset():
+    with pytest.raises(
+        ValueError, match=r"name must be one of \['bbbc039', 'dsb2018-sample', 'isbi2012'\]"
+    ):
+        data.is_cached("mnist")
+    with pytest.raises(ValueError, match="name must be one of"):
+        data.is_cached(["bbbc039"])  # not a string: no TypeError from a dict lookup
+
+
+def test_makers_take_numpy_ints_and_give_the_same_images():
+    plain = data.make_nuclei(2, 32, seed=1)
+    numpy = data.make_nuclei(np.int64(2), np.int32(32), seed=np.int64(1))
+    for ours, theirs in zip(plain, numpy, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(ValueError, match="seed must be an integer >= 0, got -1"):
+        data.make_membranes(2, 32, seed=-1)

@@ -1,4 +1,4 @@
-"""Tests of utils/experiments.py: recipes by name, the seed runner, and the verdict rule."""
+"""Tests of the utils/experiments/ package: recipes by name, seeds as an axis, the verdict."""
 
 import dataclasses
 import re
@@ -69,22 +69,37 @@ def test_recipe_trains_in_its_setting():
     assert depths == [1, 2, 3]
 
 
-def test_every_recipe_builds_under_the_profiles():
+@pytest.mark.parametrize(
+    "profile",
+    ["ci", "cpu", pytest.param("gpu", marks=pytest.mark.training)],  # gpu: full widths
+)
+def test_every_recipe_builds_under_the_profiles(profile):
+    import inspect
+
+    import keras
+
+    from utils import models, training
+
+    chosen = setup.PROFILES[profile]
+    fit_parameters = set(inspect.signature(training.fit).parameters)
     for name, recipe in experiments.RECIPES.items():
-        for profile in setup.PROFILES.values():
-            build_args, fit_args = recipe.arguments(profile)
-            assert "filters" in build_args, name
-            assert set(fit_args) <= {
-                "loss",
-                "num_epochs",
-                "batch_size",
-                "learning_rate",
-                "schedule",
-                "augment",
-                "verbose",
-            }
+        build_args, fit_args = recipe.arguments(chosen)
+        assert set(fit_args) <= fit_parameters, name
+        shape = recipe.input_shape(chosen)
+        keras.backend.clear_session()
+        model = recipe.builder(shape, **build_args)  # a builder refuses arguments it cannot use
+        if isinstance(model, models.VAE):  # it returns an image of its input's shape
+            assert model.encoder.input_shape[1:] == shape, name
+            assert model.decoder.output_shape[1:] == shape, name
+        elif recipe.dataset == "crops-factors":  # the judge predicts each factor
+            assert model.input_shape[1:] == shape, name
+            assert model.output_shape == (None, len(data.CROP_FACTORS)), name
+        else:  # a segmenter or autoencoder: one value per pixel, from every head
+            assert model.input_shape[1:] == shape, name
+            assert all(tuple(out.shape[1:]) == shape for out in model.outputs), name
 
 
+@pytest.mark.training
 def test_wide_unet_matches_unet_plus_plus_parameters():
     from utils import models
 
@@ -96,6 +111,7 @@ def test_wide_unet_matches_unet_plus_plus_parameters():
     assert abs(wide.count_params() - target) / target < 0.05
 
 
+@pytest.mark.training
 def test_train_caches_each_seed_under_its_own_name(cache):
     model, history = experiments.train("small-unet", TINY, seed=1)
     assert len(history["loss"]) == TINY.comparison_epochs and model.count_params() > 0
@@ -105,6 +121,7 @@ def test_train_caches_each_seed_under_its_own_name(cache):
     assert cached == history  # loaded from the cache, not trained again
 
 
+@pytest.mark.training
 def test_a_changed_training_is_trained_and_cached_apart(cache):
     _, plain = experiments.train("rare-bce", TINY)
     _, changed = experiments.train("rare-bce", TINY, learning_rate=1e-2, num_epochs=1)
@@ -118,6 +135,7 @@ def test_a_changed_training_is_trained_and_cached_apart(cache):
         experiments.train("rare-bce", TINY, filters=(4, 8))
 
 
+@pytest.mark.training
 def test_run_seeds_returns_a_table_per_seed(cache):
     result = experiments.run_seeds("small-unet", TINY, seeds=[0, 1])
     assert result.seeds == [0, 1] and len(result.histories) == 2
@@ -132,6 +150,7 @@ def test_run_seeds_returns_a_table_per_seed(cache):
         experiments.run_seeds("small-unet", TINY, seeds=[-1])
 
 
+@pytest.mark.training
 def test_run_seeds_scores_a_pruned_head(cache):
     result = experiments.run_seeds("small-unetpp-ds", TINY, seeds=[0], head=2)
     assert result.name == "small-unetpp-ds L2" and 0 <= result.scores[0]["dice"] <= 1
@@ -239,6 +258,7 @@ def test_crop_factors_are_standardised_targets():
     np.testing.assert_allclose(train[1].std(0), 1, rtol=1e-4)
 
 
+@pytest.mark.training
 def test_generators_are_scored_with_the_sample_quality_measure(cache):
     experiments.sample_quality.cache_clear()
     quality = experiments.sample_quality(TINY)
@@ -270,7 +290,7 @@ def test_lower_is_better_for_distances_and_excess():
 
 
 def test_real_choices_are_made_on_the_fine_tune_block_only(monkeypatch):
-    raw, labels = data.real_field(scaled=False)
+    raw, labels = data.real_field_scaled_whole(scaled=False)
     scale = experiments.real_scale(TINY)
     blocks = experiments.real_blocks(TINY)
     assert isinstance(scale["factor"], int) and scale["factor"] >= 1 and scale["gain"] > 0
@@ -281,7 +301,9 @@ def test_real_choices_are_made_on_the_fine_tune_block_only(monkeypatch):
     changed_labels[:, 256:] = 0
     assert not np.allclose(data.normalise(changed_raw)[:, :256], data.normalise(raw)[:, :256])
     monkeypatch.setattr(
-        data, "real_field", lambda name="dsb2018-sample", scaled=True: (changed_raw, changed_labels)
+        data,
+        "real_field_scaled_whole",
+        lambda name="dsb2018-sample", scaled=True: (changed_raw, changed_labels),
     )
     assert experiments.real_scale(TINY) == scale
     changed = experiments.real_blocks(TINY)
@@ -298,7 +320,9 @@ def test_real_blocks_are_two_contiguous_halves_of_one_square():
         (left, left_labels), (right, right_labels) = blocks.values()
         side = 512 // scale["factor"] // 8 * 8
         assert left.shape == right.shape == left_labels.shape == (side, side // 2)
-        small, small_labels = data.downscale(*experiments.real_field(), scale["factor"])
+        small, small_labels = data.downscale(
+            *experiments.real_field_scaled_fine_tune(), scale["factor"]
+        )
         expected = np.clip(small * scale["gain"], 0, 1) if gain else small
         np.testing.assert_allclose(left, expected[:side, : side // 2], rtol=1e-6)
         np.testing.assert_allclose(right, expected[:side, side // 2 : side], rtol=1e-6)
@@ -322,6 +346,7 @@ def test_real_scores_pool_the_block_and_the_threshold_is_the_best_dice():
     }
 
 
+@pytest.mark.training
 def test_training_on_real_starts_from_the_synthetic_weights_or_at_random(cache):
     with pytest.raises(ValueError, match=r"start must be one of \('synthetic', 'scratch'\)"):
         experiments.train_on_real(TINY, "imagenet")

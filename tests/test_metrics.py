@@ -574,3 +574,38 @@ def test_component_counts_show_what_a_per_pixel_mask_merges():
     }
     with pytest.raises(ValueError, match=r"labels and probabilities must be \(H, W\) arrays"):
         metrics.component_counts(labels, probabilities[None])
+
+
+def test_instance_statistics_of_masks_without_objects_are_zero_not_an_error():
+    images = np.full((2, 8, 8), 0.25)
+    stats = metrics.instance_statistics(images, np.zeros((2, 8, 8), int))
+    assert stats == {
+        "median_area": 0.0,
+        "area_q1": 0.0,
+        "area_q3": 0.0,
+        "per_area": 0.0,
+        "foreground": 0.0,
+        "object_intensity": 0.0,  # no object pixel
+        "background_intensity": 0.25,
+        "touching": 0.0,
+        "count": 0,
+    }
+    assert all(np.isfinite(value) for value in stats.values())
+    everything = metrics.instance_statistics(images[0], np.ones((8, 8), int))
+    assert everything["count"] == 1 and everything["background_intensity"] == 0.0  # no background
+    with pytest.raises(ValueError, match=r"labels must be whole numbers >= 0"):
+        metrics.instance_statistics(images, np.full((2, 8, 8), 0.5))
+
+
+def test_metrics_reject_bad_thresholds_and_non_finite_input_but_keep_their_results():
+    with pytest.raises(ValueError, match=r"threshold must be a number in \[0, 1\], got 1.5"):
+        metrics.dice(TRUTH, PRED, threshold=1.5)
+    with pytest.raises(ValueError, match="y_pred must not contain NaN or infinity"):
+        metrics.iou(TRUTH, np.where(PRED > 0, np.nan, 0))
+    empty = np.zeros((8, 8))
+    assert metrics.dice(empty, empty) == 1.0 and metrics.iou(empty, empty) == 1.0
+    assert metrics.hd95(empty, empty) == 0.0
+    assert metrics.hd95(empty, np.eye(8)) == pytest.approx(np.hypot(8, 8))  # the diagonal
+    # A NumPy float threshold compares as before (in float64 against float32 probabilities).
+    probabilities = np.array([[0.15, 0.2]], np.float32)
+    assert metrics.dice(np.array([[1.0, 1.0]]), probabilities, np.float64(0.15)) == 1.0

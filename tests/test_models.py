@@ -251,3 +251,39 @@ def test_with_input_shape_predicts_a_larger_image_with_the_same_weights():
         models.with_input_shape(model, (16, 15, 1))
     with pytest.raises(ValueError, match=r"input_shape must be \(H, W, 1\)"):
         models.with_input_shape(model, (16, 16, 3))
+
+
+def test_numpy_ints_build_the_same_model_as_python_ints():
+    """Shapes and filters from NumPy (e.g. a profile's arithmetic) are accepted and made plain
+    ints: the model's JSON, part of its cache key, is the same either way."""
+    plain = models.build_unet((16, 16, 1), (4, 8), num_classes=1)
+    numpy = models.build_unet(np.array([16, 16, 1]), np.array([4, 8]), num_classes=np.int64(1))
+    assert numpy.to_json() == plain.to_json()
+    nested = models.build_unet_plus_plus(np.array([16, 16, 1]), np.array([4, 8]))
+    assert nested.to_json() == models.build_unet_plus_plus((16, 16, 1), (4, 8)).to_json()
+    judge = models.build_feature_network(np.array([16, 16, 1]), np.int64(3), np.array([4, 8]))
+    assert judge.to_json() == models.build_feature_network((16, 16, 1), 3, (4, 8)).to_json()
+    assert models.scaled_filters(np.array([64, 128]), 0.25) == (16, 32)
+    assert models.prune_unet_plus_plus(nested, np.int64(1)).name == "unet_plus_plus_L1"
+    wide = models.with_input_shape(plain, np.array([16, 32, 1]))
+    assert wide.input.shape[1:] == (16, 32, 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"skip_connections": 1}, "skip_connections must be True or False, got 1"),
+        ({"batch_norm": "no"}, "batch_norm must be True or False, got 'no'"),
+        (
+            {"filters": np.array([4.0, 8.0])},
+            "filters must be a non-empty sequence of positive ints",
+        ),
+        ({"filters": (4, True)}, "filters must be a non-empty sequence of positive ints"),
+        ({"num_classes": 1.0}, "num_classes must be a positive int, got 1.0"),
+        ({"dropout": float("nan")}, r"dropout must be in \[0, 1\), got nan"),
+        ({"name": ""}, "name must be a non-empty string"),
+    ],
+)
+def test_bad_options_name_the_option(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        models.build_unet(**{"input_shape": (16, 16, 1), "filters": (4, 8), **kwargs})

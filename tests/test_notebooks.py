@@ -40,6 +40,7 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_valid_and_on_the_map(path):
     nbformat.validate(read(path))
+    assert course.is_course_notebook(path.stem), "name it NN_topic, or NNx_topic for an appendix"
     assert path.stem in course.NOTEBOOKS, "add it to tools.course.NOTEBOOKS"
     assert path.stat().st_size < MAX_MEGABYTES * 1e6, "figures too large: lower the dpi"
 
@@ -111,8 +112,14 @@ def test_course_map_lists_every_notebook(path):
     assert "glossary.md" in text
 
 
-# The seed's technical terms (Chinese) that the glossary must translate and explain.
-SEED_TERMS = [
+def test_readme_course_map_has_one_row_per_notebook_in_course_order():
+    """Lessons and appendices (04a_... right after 04_...), as `tools.course` lists them."""
+    text = (course.ROOT / "README.md").read_text(encoding="utf-8")
+    assert course.map_problems(text, course.NOTEBOOKS) == []
+
+
+# The source document's technical terms (Chinese) that the glossary must translate and explain.
+SOURCE_TERMS = [
     "编码器",
     "解码器",
     "下采样路径",
@@ -147,7 +154,7 @@ SEED_TERMS = [
 def test_glossary_covers_the_seed_terms():
     text = (course.NOTEBOOK_DIR / "glossary.md").read_text(encoding="utf-8")
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    missing = [term for term in SEED_TERMS if not any(term in row for row in rows)]
+    missing = [term for term in SOURCE_TERMS if not any(term in row for row in rows)]
     assert not missing, f"glossary lacks {missing}"
     for row in rows:
         cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip("|"))]

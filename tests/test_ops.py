@@ -186,11 +186,11 @@ def test_keras_refuses_strides_with_dilation_too():
 def test_receptive_field_formula():
     assert ops.receptive_field([]) == (1, 1)
     assert ops.receptive_field([(3, 1), (3, 1)]) == (5, 1)
-    seed_encoder = [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]
-    assert ops.receptive_field(seed_encoder) == (32, 4)
+    source_encoder = [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]
+    assert ops.receptive_field(source_encoder) == (32, 4)
     assert ops.receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)]) == (15, 1)
-    upsampled = [*seed_encoder, (1, 0.5), (3, 1), (3, 1), (1, 0.5), (3, 1), (3, 1)]
-    assert ops.receptive_field(upsampled) == (44, 1)  # the seed's whole UNet
+    upsampled = [*source_encoder, (1, 0.5), (3, 1), (3, 1), (1, 0.5), (3, 1), (3, 1)]
+    assert ops.receptive_field(upsampled) == (44, 1)  # the source's whole UNet
     with pytest.raises(ValueError, match="kernel_size >= 1, stride > 0"):
         ops.receptive_field([(0, 1)])
 
@@ -257,7 +257,7 @@ def test_receptive_region_equals_gradient_support(layers, paddings, length):
         assert (cols.min(), cols.max()) == ops.receptive_region(layers, length, None, paddings)
 
 
-def test_receptive_region_of_the_seed_encoder_and_bad_input():
+def test_receptive_region_of_the_source_encoder_and_bad_input():
     encoder = [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]
     paddings = ["same" if stride == 1 else "valid" for _, stride in encoder]
     assert ops.receptive_region(encoder, 64, padding=paddings) == (18, 49)  # centre pixel 8 of 16

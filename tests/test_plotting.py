@@ -309,3 +309,11 @@ def test_show_images_panels_take_the_images_aspect():
     width, height = fig.get_size_inches()
     assert (width, height) == pytest.approx((2.0, 2.0))  # two panels, each half as wide as high
     plt.close(fig)
+
+
+def test_show_images_needs_one_title_per_image():
+    with pytest.raises(ValueError, match=r"titles must give one title per image \(3 images\)"):
+        plotting.show_images([np.zeros((4, 4))] * 3, ["a", "b"])
+    fig = plotting.show_images([np.zeros((4, 4))] * 2, None)
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["", ""]
+    plt.close(fig)

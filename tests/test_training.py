@@ -29,6 +29,7 @@ def tiny_unet():
     return training.build(models.build_unet, (16, 16, 1), (4, 8))
 
 
+@pytest.mark.training
 def test_fit_trains_saves_and_reuses(cache, splits, capsys):
     train, val, _ = splits
     model = tiny_unet()
@@ -44,6 +45,7 @@ def test_fit_trains_saves_and_reuses(cache, splits, capsys):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.training
 def test_other_data_trains_anew(cache, splits):
     train, val, _ = splits
     training.fit(tiny_unet(), train, val, TINY, "tiny", verbose=False)
@@ -52,6 +54,7 @@ def test_other_data_trains_anew(cache, splits):
     assert len(list((cache / "models").glob("tiny-*.keras"))) == 2
 
 
+@pytest.mark.training
 def test_batch_size_overrides_the_profile(cache, splits):
     train, val, _ = splits
     history = training.fit(tiny_unet(), train, val, TINY, "tiny", batch_size=2, verbose=False)
@@ -123,6 +126,7 @@ def test_a_vae_trains_only_with_its_own_loss(splits):
         training.fit(vae, pairs, val_pairs, TINY, "tiny-vae")  # the default: a segmentation loss
 
 
+@pytest.mark.training
 def test_deep_supervision_trains_every_head(cache, splits):
     train, val, test = splits
     keras.utils.set_random_seed(0)
@@ -139,6 +143,7 @@ def test_deep_supervision_trains_every_head(cache, splits):
     assert set(training.evaluate(models.average_heads(model), *test)) == {"dice", "iou", "hd95"}
 
 
+@pytest.mark.training
 def test_a_regression_trains_on_targets_of_any_shape(cache, splits):
     train, val, _ = splits
     keras.utils.set_random_seed(0)
@@ -156,6 +161,7 @@ def test_a_regression_trains_on_targets_of_any_shape(cache, splits):
     assert "iou" not in history and len(history["val_loss"]) == TINY.num_epochs
 
 
+@pytest.mark.training
 @pytest.mark.parametrize("kind", ["unet", "vae"])
 def test_the_training_step_is_traced_once(cache, splits, kind):
     # Optimizer slots created inside the first step would make TensorFlow trace it twice.

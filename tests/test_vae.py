@@ -164,3 +164,28 @@ def test_the_reconstruction_floor_is_the_binary_entropy_and_the_excess_is_zero_a
     worse = metrics.bernoulli_excess(images, np.full_like(images, 0.5))
     assert worse[0] > 0.5  # a wrong reconstruction pays above the floor
     np.testing.assert_allclose(metrics.bernoulli_floor(np.zeros((2, 3, 3, 1))), 0, atol=1e-4)
+
+
+def test_numpy_ints_build_the_same_vae_as_python_ints():
+    plain = models.build_vae((16, 16, 1), 2, filters=(4, 8), seed=3)
+    numpy = models.build_vae(
+        np.array([16, 16, 1]), np.int64(2), filters=np.array([4, 8]), seed=np.int64(3)
+    )
+    assert numpy.encoder.to_json() == plain.encoder.to_json()
+    assert numpy.decoder.to_json() == plain.decoder.to_json()
+    assert numpy.get_config()["seed"] == 3 and type(numpy.get_config()["seed"]) is int
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: models.build_vae((16, 16, 1), 2, filters=(4, 8), variational=1), "variational"),
+        (lambda: models.build_vae((16, 16, 1), 2, filters=(4, 8), seed=-1), "seed must be None"),
+        (lambda: models.build_vae_decoder((30, 32, 1), 2, (4, 8)), r"output_shape \(30, 32\)"),
+        (lambda: models.build_vae_encoder((2, 2, 1), 2, (4, 8)), "input_shape"),
+        (lambda: models.Sampling(seed=1.5), "seed must be None or an integer >= 0, got 1.5"),
+    ],
+)
+def test_vae_parts_check_their_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -10,7 +10,6 @@ cache), otherwise they train them.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from tools import classroom
 from tools.course import NOTEBOOK_DIR
+from tools.notebooks import read_notebook, write_notebook
 from utils import data, experiments, metrics, models, ops, setup
 
 
@@ -109,7 +109,7 @@ def sampling_temperature(profile, temperatures=(0.5, 1.0, 2.0)) -> dict[float, l
 
 def flops_by_side(profile, sides=(64, 128)) -> dict[str, list[int]]:
     """07: FLOPs per image of the three models at two image sides."""
-    filters = models.scaled_filters(models.SEED_FILTERS, profile.width)
+    filters = models.scaled_filters(models.SOURCE_FILTERS, profile.width)
     vae_filters = experiments.recipe("vae-crops").arguments(profile)[0]["filters"]
     builders = {
         "UNet": lambda s: models.build_unet((s, s, 1), filters, upsampling="transpose"),
@@ -217,8 +217,7 @@ def write_mistakes(directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for stem, answers in MISTAKES.items():
-        notebook = json.loads((NOTEBOOK_DIR / f"{stem}.ipynb").read_text(encoding="utf-8"))
-        copy = classroom.student_copy(notebook)
+        copy = classroom.student_copy(read_notebook(NOTEBOOK_DIR / f"{stem}.ipynb"))
         for function, body in answers.items():
             cells = [
                 cell
@@ -231,7 +230,7 @@ def write_mistakes(directory: Path) -> list[Path]:
             source = _answered("".join(cells[0]["source"]), function, body)
             cells[0]["source"] = source.splitlines(keepends=True)
         path = directory / f"mistakes_{stem}.ipynb"
-        path.write_text(json.dumps(copy, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_notebook(path, copy)
         written.append(path)
     return written
 

@@ -99,7 +99,7 @@ def unet_cpu_profile(tiny: bool = False) -> Iterable[Row]:
         ("source's filters (64,128,256)", profile.width if tiny else 1.0),
         (f"{profile.name} profile (width {profile.width})", profile.width),
     ):
-        model = models.build_unet(shape, models.scaled_filters(models.SEED_FILTERS, width))
+        model = models.build_unet(shape, models.scaled_filters(models.SOURCE_FILTERS, width))
         model.compile(keras.optimizers.Adam(1e-3), metrics.bce_dice_loss)
         model.train_on_batch(images, masks)  # warm-up: tracing
         step = best_time(lambda model=model: model.train_on_batch(images, masks), repeats)

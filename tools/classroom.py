@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools.course import NOTEBOOK_DIR, NOTEBOOKS
+from tools.course import NOTEBOOK_DIR, NOTEBOOKS, notebook_paths
+from tools.notebooks import read_notebook, write_notebook
 from utils.config import ROOT
 
 EXERCISE_TAG, SOLUTION_TAG = "exercise", "solution"
@@ -57,15 +58,14 @@ def student_copy(notebook: dict) -> dict:
 
 
 def write_student_copies(target: Path = STUDENT_DIR, source: Path = NOTEBOOK_DIR) -> list[Path]:
-    """Write the student copy of every course notebook in `source` into `target`; the paths."""
+    """Write the student copy of every course notebook in `source` (lessons and appendices,
+    `course.notebook_paths`) into `target`; the paths, in course order."""
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for stem in NOTEBOOKS:
-        notebook = json.loads((Path(source) / f"{stem}.ipynb").read_text(encoding="utf-8"))
-        path = target / f"{stem}.ipynb"
-        text = json.dumps(student_copy(notebook), indent=1, ensure_ascii=False, sort_keys=True)
-        path.write_text(text + "\n", encoding="utf-8")
+    for original in notebook_paths(source):
+        path = target / original.name
+        write_notebook(path, student_copy(read_notebook(original)))
         written.append(path)
     return written
 
@@ -81,9 +81,10 @@ def exercise_names(notebook: dict) -> list[str]:
     return names
 
 
-def course_notebook(path: Path) -> str | None:
-    """The course notebook a submission is a copy of: the stem its file name contains."""
-    matches = [stem for stem in NOTEBOOKS if stem in Path(path).name]
+def course_notebook(path: Path, stems=None) -> str | None:
+    """The course notebook a submission is a copy of: the stem (of `stems`, default the course's
+    lessons and appendices) its file name contains, the longest if several."""
+    matches = [stem for stem in (NOTEBOOKS if stems is None else stems) if stem in Path(path).name]
     return max(matches, key=len) if matches else None
 
 
@@ -121,7 +122,7 @@ def grade_one(path: Path, timeout: float = GRADE_TIMEOUT) -> dict:
     path = Path(path)
     start = time.perf_counter()
     try:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
+        notebook = read_notebook(path)
         if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
             raise ValueError("no list of cells")
     except (OSError, UnicodeDecodeError, ValueError) as error:
@@ -136,7 +137,15 @@ def grade_one(path: Path, timeout: float = GRADE_TIMEOUT) -> dict:
             COURSE_CACHE=str(Path(scratch) / "cache"),
             COURSE_GRADE_LOG=str(log),
         )
-        command = [sys.executable, "-m", "tools.classroom", "run-one", str(path), str(log)]
+        # From the repository (where `tools` is importable), whatever the caller's folder.
+        command = [
+            sys.executable,
+            "-m",
+            "tools.classroom",
+            "run-one",
+            str(path.resolve()),
+            str(log),
+        ]
         process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -172,9 +181,15 @@ def grade_one(path: Path, timeout: float = GRADE_TIMEOUT) -> dict:
     }
 
 
-def grade(submissions: Path, out: Path = GRADES_DIR, timeout: float = GRADE_TIMEOUT) -> Path:
+def grade(
+    submissions: Path,
+    out: Path = GRADES_DIR,
+    timeout: float = GRADE_TIMEOUT,
+    source: Path = NOTEBOOK_DIR,
+) -> Path:
     """Grade every file under `submissions` (one row each) into `out`/grades.csv and a readable
-    `out`/grades.md; return the CSV's path."""
+    `out`/grades.md, each matched to a course notebook of `source` (lessons and appendices); return
+    the CSV's path."""
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
         raise ValueError(f"submissions must be a folder of notebooks, got {str(submissions)!r}")
@@ -185,14 +200,12 @@ def grade(submissions: Path, out: Path = GRADES_DIR, timeout: float = GRADE_TIME
         if p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(submissions).parts)
     )
+    originals = {path.stem: path for path in notebook_paths(source)}
     rows = []
     for path in files:
         graded = grade_one(path, timeout)
-        stem = course_notebook(path)
-        expected = []
-        if stem:
-            original = json.loads((NOTEBOOK_DIR / f"{stem}.ipynb").read_text(encoding="utf-8"))
-            expected = exercise_names(original)
+        stem = course_notebook(path, originals)
+        expected = exercise_names(read_notebook(originals[stem])) if stem else []
         names = expected + [n for n in graded["results"] if n not in expected]
         rows.append((path.relative_to(submissions).as_posix(), stem, graded, names))
     out.mkdir(parents=True, exist_ok=True)

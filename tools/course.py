@@ -1,15 +1,20 @@
 """Course metadata kept in one place: repository address, notebook map, badges, setup cell.
 
 Change `REPOSITORY` here and run `make sync`: the badges and the Colab fetch in every notebook
-follow (a test fails while any notebook is out of date).
+follow (a test fails while any notebook is out of date). The notebooks are lessons (`04_unet`) and
+optional appendices placed after their lesson (`04a_receptive_fields`); `notebook_paths(folder)`
+lists them in course order, for everything that goes through the notebooks (the site, student
+copies, grading, the verdict rerun). `python -m tools.course check` (`make lint`) reports what is
+out of step: names, `NOTEBOOKS`, README.md's course map, badges and setup cells.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import sys
 from pathlib import Path
 
+from tools.notebooks import read_notebook, write_notebook
 from utils.config import ROOT
 
 #: The public GitHub repository ("owner/name") the badges and the Colab set-up fetch from.
@@ -18,7 +23,14 @@ BRANCH = "main"
 
 NOTEBOOK_DIR = ROOT / "notebooks"
 
-#: The course map: notebook stem -> one line on what it teaches (order is the course order).
+#: A lesson's file name (without .ipynb): two digits, then a name, "04_unet".
+LESSON = re.compile(r"(\d\d)_[a-z0-9_]+")
+#: An appendix's: its lesson's two digits and one lower-case letter, "04a_receptive_fields". It is
+#: optional and comes right after its lesson (then 04b, ...), before the next lesson.
+APPENDIX = re.compile(r"(\d\d)([a-z])_[a-z0-9_]+")
+
+#: The course map: notebook stem -> one line on what it teaches, lessons and appendices, in course
+#: order (`course_order`); README.md's course map has one row for each, in the same order.
 NOTEBOOKS = {
     "00_start_here": "Map of the course, how to launch it, profiles, how exercises work.",
     "01_convolution_by_hand": (
@@ -47,6 +59,56 @@ NOTEBOOKS = {
     ),
     "07_side_by_side": "UNet vs UNet++ vs VAE on the same crops, every claim measured over seeds.",
 }
+
+
+def is_appendix(stem: str) -> bool:
+    """Whether `stem` names an appendix ("04a_receptive_fields"), not a lesson ("04_unet")."""
+    return APPENDIX.fullmatch(stem) is not None
+
+
+def is_course_notebook(stem: str) -> bool:
+    """Whether `stem` names a lesson or an appendix (glossary.md and the like are neither)."""
+    return LESSON.fullmatch(stem) is not None or is_appendix(stem)
+
+
+def order_key(stem: str) -> tuple[int, str, str]:
+    """Sort key of the course order: by number, a lesson before its appendices (a, b, ...)."""
+    match = LESSON.fullmatch(stem) or APPENDIX.fullmatch(stem)
+    if match is None:
+        raise ValueError(f"{stem!r} is neither a lesson (04_unet) nor an appendix (04a_topic)")
+    return int(match.group(1)), match.group(2) if match.re is APPENDIX else "", stem
+
+
+def course_order(stems) -> list[str]:
+    """`stems` (lessons and appendices) in course order."""
+    return sorted(stems, key=order_key)
+
+
+def notebook_paths(folder: Path | str = NOTEBOOK_DIR) -> list[Path]:
+    """The course notebooks in `folder`, lessons and appendices, in course order."""
+    paths = [p for p in Path(folder).glob("*.ipynb") if is_course_notebook(p.stem)]
+    return sorted(paths, key=lambda path: order_key(path.stem))
+
+
+def map_stems(text: str) -> list[str]:
+    """The notebooks a course map links to, in the order of its rows: the table rows of `text`'s
+    section "## Course map" (all of `text` when it has none) that link to notebooks/NAME.ipynb."""
+    parts = re.split(r"(?m)^## ", text)
+    section = next((part for part in parts if part.startswith("Course map\n")), text)
+    return re.findall(r"(?m)^\|[^|\n]*\| *\[[^\]]*\]\(notebooks/([^)/]+)\.ipynb\)", section)
+
+
+def map_problems(text: str, stems) -> list[str]:
+    """What in the course map `text` is out of step with `stems` (one row each, in this order)."""
+    found, stems = map_stems(text), list(stems)
+    if found == stems:
+        return []
+    missing = [stem for stem in stems if stem not in found]
+    extra = [stem for stem in found if stem not in stems]
+    if missing or extra:
+        return [f"README.md course map: missing {missing}, not notebooks {extra}"]
+    return [f"README.md course map: rows in the order {found}, the course's is {stems}"]
+
 
 SETUP_MARKER = "# Course setup"
 
@@ -93,7 +155,7 @@ def _source(cell: dict) -> str:
 
 def expected_problems(path: Path) -> list[str]:
     """What in notebook `path` is out of step with this module (badges, setup cell)."""
-    notebook = json.loads(path.read_text(encoding="utf-8"))
+    notebook = read_notebook(path)
     cells = notebook["cells"]
     problems = []
     if (
@@ -110,10 +172,7 @@ def expected_problems(path: Path) -> list[str]:
 
 def sync(path: Path) -> bool:
     """Rewrite badges and the setup cell of notebook `path`; return True if it changed."""
-    import nbformat  # only needed here: keeps `import tools.course` light
-
-    text = path.read_text(encoding="utf-8")
-    notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+    notebook = read_notebook(path)
     cells = notebook["cells"]
     lines = _source(cells[0]).split("\n")
     badge_lines = [i for i, line in enumerate(lines) if "colab-badge.svg" in line]
@@ -126,11 +185,29 @@ def sync(path: Path) -> bool:
         if cell["cell_type"] == "code" and _source(cell).startswith(SETUP_MARKER):
             cell["source"] = SETUP_CELL
             break
-    new_text = nbformat.writes(notebook) + "\n"
-    if new_text != text:
-        path.write_text(new_text, encoding="utf-8")
-        return True
-    return False
+    return write_notebook(path, notebook)
+
+
+def out_of_step(folder: Path | str = NOTEBOOK_DIR, stems=None, readme: Path | str | None = None):
+    """Everything out of step in `folder`: a notebook named neither as a lesson nor as an
+    appendix, notebooks other than `stems` (default: `NOTEBOOKS`) or in another order, a course
+    map in `readme` (default: README.md) other than `stems`, and each notebook's badges and setup
+    cell."""
+    stems = list(NOTEBOOKS if stems is None else stems)
+    readme = Path(ROOT / "README.md" if readme is None else readme)
+    found = []
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        if not is_course_notebook(path.stem):
+            found.append(f"{path.name}: name it NN_topic (a lesson) or NNx_topic (an appendix)")
+    on_disk = [path.stem for path in notebook_paths(folder)]
+    if on_disk != stems:
+        found.append(f"notebooks {on_disk} differ from tools.course.NOTEBOOKS {stems}")
+    if stems != course_order(stems):
+        found.append(f"tools.course.NOTEBOOKS is not in course order: {course_order(stems)}")
+    found += map_problems(readme.read_text(encoding="utf-8"), stems)
+    for path in notebook_paths(folder):
+        found += expected_problems(path)
+    return found
 
 
 def main(argv: list[str]) -> int:
@@ -138,14 +215,14 @@ def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command not in ("sync", "check"):
         raise ValueError(f"command must be 'sync' or 'check', got {command!r}")
-    problems = []
-    for path in sorted(NOTEBOOK_DIR.glob("*.ipynb")):
-        if command == "sync" and sync(path):
-            print(f"updated {path.relative_to(ROOT)}")
-        problems += expected_problems(path)
-    for problem in problems:
+    if command == "sync":
+        for path in notebook_paths(NOTEBOOK_DIR):
+            if sync(path):
+                print(f"updated {path.relative_to(ROOT)}")
+    found = out_of_step()
+    for problem in found:
         print(problem)
-    return 1 if problems else 0
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

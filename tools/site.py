@@ -9,13 +9,13 @@ a landing page with the course map — rewriting the links between them. `build`
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sys
 from pathlib import Path
 
-from tools.course import BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY
+from tools.course import BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY, notebook_paths
+from tools.notebooks import read_notebook, write_notebook
 from utils.config import ROOT
 
 SITE_CONFIG = ROOT / "site"
@@ -47,10 +47,12 @@ def _links(text: str, renames: dict[str, str], base: Path = ROOT) -> str:
     return re.sub(r"\]\(([^)#\s:]+)(#[^)\s]*)?\)", rename, text)
 
 
-def _renames() -> dict[str, str]:
-    """Where each linked file of the repository lives on the flat site."""
+def _renames(stems=None) -> dict[str, str]:
+    """Where each linked file of the repository (notebooks `stems`, default the course's) lives
+    on the flat site."""
+    stems = NOTEBOOKS if stems is None else stems
     renames = {"TEACHING.md": "teaching.md", "../TEACHING.md": "teaching.md"}
-    for stem in NOTEBOOKS:
+    for stem in stems:
         renames[f"notebooks/{stem}.ipynb"] = f"{stem}.ipynb"
     renames["notebooks/glossary.md"] = "glossary.md"
     renames["README.md"] = "setup.md"
@@ -69,12 +71,13 @@ def readme_sections(names=SETUP_SECTIONS) -> dict[str, str]:
     return {name: found[name] for name in names}
 
 
-def _landing(renames: dict[str, str]) -> str:
-    """The landing page: the README's opening, its course map, and the site's table of contents."""
+def _landing(renames: dict[str, str], stems) -> str:
+    """The landing page: the README's opening, its course map, and the site's table of contents
+    (notebooks `stems`, in this order: the pages' previous/next links follow it)."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     opening = text.split("\n## ", 1)[0]
     course_map = readme_sections(["Course map"])["Course map"]
-    toc = "\n".join(NOTEBOOKS)
+    toc = "\n".join(stems)
     page = (
         f"{opening.rstrip()}\n\n{course_map.rstrip()}\n\n"
         "Every page shows the notebook with the outputs it stores (the `cpu` profile); to run it,\n"
@@ -86,27 +89,29 @@ def _landing(renames: dict[str, str]) -> str:
     return _links(page, renames)
 
 
-def stage(target: Path) -> Path:
-    """Write the site's sources into `target` (emptied first); return it."""
-    target = Path(target)
+def stage(target: Path, source: Path = NOTEBOOK_DIR) -> Path:
+    """Write the site's sources into `target` (emptied first) — the course notebooks of `source`,
+    lessons and appendices in course order (`course.notebook_paths`); return it."""
+    target, source = Path(target), Path(source)
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    renames = _renames()
-    for stem in NOTEBOOKS:
-        notebook = json.loads((NOTEBOOK_DIR / f"{stem}.ipynb").read_text(encoding="utf-8"))
+    paths = notebook_paths(source)
+    stems = [path.stem for path in paths]
+    renames = _renames(stems)
+    for path in paths:
+        notebook = read_notebook(path)
         for cell in notebook["cells"]:
             if cell["cell_type"] == "markdown":
-                source = _links("".join(cell["source"]), renames, NOTEBOOK_DIR)
-                cell["source"] = source.splitlines(keepends=True)
-        (target / f"{stem}.ipynb").write_text(json.dumps(notebook, indent=1), encoding="utf-8")
-    glossary = (NOTEBOOK_DIR / "glossary.md").read_text(encoding="utf-8")
-    (target / "glossary.md").write_text(_links(glossary, renames, NOTEBOOK_DIR), encoding="utf-8")
+                cell["source"] = _links("".join(cell["source"]), renames, source)
+        write_notebook(target / path.name, notebook)
+    glossary = (source / "glossary.md").read_text(encoding="utf-8")
+    (target / "glossary.md").write_text(_links(glossary, renames, source), encoding="utf-8")
     teaching = (ROOT / "TEACHING.md").read_text(encoding="utf-8")
     (target / "teaching.md").write_text(_links(teaching, renames), encoding="utf-8")
     setup = "# Set-up, profiles and commands\n\n" + "\n".join(readme_sections().values())
     (target / "setup.md").write_text(_links(setup, renames), encoding="utf-8")
-    (target / "index.md").write_text(_landing(renames), encoding="utf-8")
+    (target / "index.md").write_text(_landing(renames, stems), encoding="utf-8")
     for name in ("conf.py", "favicon.svg"):
         shutil.copy(SITE_CONFIG / name, target / name)
     (target / "_static").mkdir()

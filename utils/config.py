@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = 42
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Profile:
-    """Sizes and budgets a notebook reads instead of hard-coding them."""
+    """Sizes and budgets a notebook reads instead of hard-coding them (given by keyword)."""
 
     name: str
     description: str
@@ -58,12 +58,47 @@ class Profile:
 
 
 PROFILES = {
-    "ci": Profile("ci", "tiny: proves every cell runs", 32, 16, 8, 8, 1, 8, 0.125, 2, 32, 1),
+    "ci": Profile(
+        name="ci",
+        description="tiny: proves every cell runs",
+        image_size=32,
+        num_train=16,
+        num_val=8,
+        num_test=8,
+        num_epochs=1,
+        batch_size=8,
+        width=0.125,
+        num_seeds=2,
+        comparison_size=32,
+        comparison_epochs=1,
+    ),
     "cpu": Profile(
-        "cpu", "a laptop CPU: real results in minutes", 64, 512, 64, 64, 10, 16, 0.25, 3, 32, 12
+        name="cpu",
+        description="a laptop CPU: real results in minutes",
+        image_size=64,
+        num_train=512,
+        num_val=64,
+        num_test=64,
+        num_epochs=10,
+        batch_size=16,
+        width=0.25,
+        num_seeds=3,
+        comparison_size=32,
+        comparison_epochs=12,
     ),
     "gpu": Profile(
-        "gpu", "the source document's full sizes", 128, 2000, 200, 200, 40, 32, 1.0, 5, 64, 30
+        name="gpu",
+        description="the source document's full sizes",
+        image_size=128,
+        num_train=2000,
+        num_val=200,
+        num_test=200,
+        num_epochs=40,
+        batch_size=32,
+        width=1.0,
+        num_seeds=5,
+        comparison_size=64,
+        comparison_epochs=30,
     ),
 }
 

@@ -1,16 +1,27 @@
 """The course's data: the embedded datasets (drawn by `utils.synthetic`, no download), splits,
 tf.data pipelines with aligned augmentation, and real public datasets fetched on demand into the
-cache (one real field ships with the course, offline)."""
+cache (one real field ships with the course, offline). Every function checks its arguments first:
+a bad one is a ValueError that names it, before anything is downloaded or computed."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from utils.checks import (
+    check_bool,
+    check_choice,
+    check_finite,
+    check_int,
+    check_number,
+    check_profile,
+    check_seed,
+)
 from utils.config import ROOT, cache_dir
 from utils.synthetic import (  # re-exported: notebooks call them as data.<name>
     CROP_FACTORS,
@@ -65,13 +76,15 @@ SHIPPED = ("dsb2018-sample",)
 def split(images, masks, num_val: int, num_test: int):
     """Train / validation / test splits: the last `num_test` images test, the `num_val` before
     them validate, the rest train."""
-    images, masks = np.asarray(images), np.asarray(masks)
+    images, masks = check_finite(images, "images"), check_finite(masks, "masks")
+    num_val = check_int(num_val, "num_val", minimum=0)
+    num_test = check_int(num_test, "num_test", minimum=0)
     if images.shape != masks.shape:
         raise ValueError(
             f"images and masks must have the same shape, got {images.shape} and {masks.shape}"
         )
     num_train = len(images) - num_val - num_test
-    if num_val < 0 or num_test < 0 or num_train < 1:
+    if num_train < 1:
         raise ValueError(
             f"num_val={num_val} and num_test={num_test} leave {num_train} of {len(images)} images "
             f"for training; need at least 1"
@@ -116,6 +129,12 @@ def augment_pair(image, mask, seed, elastic_strength: float = 3.0, grid: int = 4
     """
     import tensorflow as tf
 
+    check_number(elastic_strength, "elastic_strength", 0)
+    check_int(grid, "grid", minimum=1)
+    for name, array in (("image", image), ("mask", mask)):
+        if isinstance(array, np.ndarray) and check_finite(array, name).ndim != 3:
+            raise ValueError(f"{name} must be (H, W, C), got shape {array.shape}")
+
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 5)
     channels = tf.shape(image)[-1]
     both = tf.concat([image, tf.cast(mask, image.dtype)], axis=-1)
@@ -140,7 +159,12 @@ def make_dataset(
     but is the same on every rerun (stateless seeds from `tf.data.Dataset.random`)."""
     import tensorflow as tf
 
-    images, masks = np.asarray(images, np.float32), np.asarray(masks, np.float32)
+    check_int(batch_size, "batch_size", minimum=1)
+    check_bool(augment, "augment")
+    check_bool(shuffle, "shuffle")
+    check_seed(seed)
+    images = check_finite(images, "images", np.float32)
+    masks = check_finite(masks, "masks", np.float32)
     if images.ndim != 4 or images.shape != masks.shape:
         # Without augmentation the targets may be anything with one row per image (regression).
         if augment or images.ndim != 4 or len(masks) != len(images):
@@ -168,15 +192,16 @@ CROPS_PER_IMAGE = 4
 
 def crop_size(profile) -> int:
     """The side of the profile's single-object crops: its comparison setting's image side."""
-    return profile.comparison_size
+    return check_profile(profile).comparison_size
 
 
 def load_embedded(name: str, profile, seed: int = 0):
     """Train / validation / test splits of an embedded dataset at the profile's sizes; "crops"
     (`make_crops`) at side `crop_size(profile)`, `CROPS_PER_IMAGE` times as many images."""
     makers = {"nuclei": make_nuclei, "membranes": make_membranes, "crops": make_crops}
-    if name not in makers:
-        raise ValueError(f"name must be one of {sorted(makers)}, got {name!r}")
+    check_choice(name, "name", sorted(makers))
+    check_profile(profile)
+    check_seed(seed)
     counts = np.array([profile.num_train, profile.num_val, profile.num_test])
     size = profile.image_size
     if name == "crops":
@@ -188,13 +213,27 @@ def load_embedded(name: str, profile, seed: int = 0):
 # --- real datasets, on demand --------------------------------------------------------------------
 
 
+def _check_file(path, name: str) -> Path:
+    """`path` (a string or a Path) of an existing file, as a Path."""
+    if not isinstance(path, (str, os.PathLike)) or not Path(path).is_file():
+        raise ValueError(f"{name} must be the path of an existing file, got {path!r}")
+    return Path(path)
+
+
+def _check_cache(cache) -> None:
+    """`cache`: None (the course cache) or a folder's path."""
+    if cache is not None and not isinstance(cache, (str, os.PathLike)):
+        raise ValueError(f"cache must be None or a folder's path, got {cache!r}")
+
+
 def registry(path: Path = REGISTRY_PATH) -> dict:
     """The real datasets the course knows: name -> description, licence, citation, files."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))["datasets"]
+    return json.loads(_check_file(path, "path").read_text(encoding="utf-8"))["datasets"]
 
 
 def sha256(path) -> str:
     """SHA-256 of a file, read in chunks."""
+    path = _check_file(path, "path")
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
@@ -216,11 +255,7 @@ def fetch(
     import requests
 
     pooch.get_logger().setLevel("WARNING")  # one line per file is noise in a notebook
-    datasets = registry(registry_path)
-    if name not in datasets:
-        raise ValueError(
-            f"name must be one of {sorted(datasets)} (or an embedded set {EMBEDDED}), got {name!r}"
-        )
+    datasets = _check_dataset(name, cache, registry_path)
     if datasets[name].get("shipped"):
         return _shipped(name, datasets[name]["files"])
     if cache is None:
@@ -252,6 +287,18 @@ def fetch(
     return paths
 
 
+def _check_dataset(name, cache, registry_path) -> dict:
+    """The registry at `registry_path`, once `name` is one of its datasets and `cache` a path."""
+    _check_file(registry_path, "registry_path")
+    _check_cache(cache)
+    datasets = registry(registry_path)
+    if not isinstance(name, str) or name not in datasets:
+        raise ValueError(
+            f"name must be one of {sorted(datasets)} (or an embedded set {EMBEDDED}), got {name!r}"
+        )
+    return datasets
+
+
 def _shipped(name: str, files: list[dict]) -> dict[str, Path]:
     """The files of a dataset shipped in the repository, each checked against its SHA-256."""
     paths = {}
@@ -269,7 +316,7 @@ def _shipped(name: str, files: list[dict]) -> dict[str, Path]:
 def is_cached(name: str, cache: Path | None = None, registry_path: Path = REGISTRY_PATH) -> bool:
     """Whether every file of real dataset `name` is in the cache (for a shipped dataset: in the
     repository) with the right checksum."""
-    entry = registry(registry_path)[name]
+    entry = _check_dataset(name, cache, registry_path)[name]
     if entry.get("shipped"):
         return all(
             (ROOT / f["path"]).is_file() and sha256(ROOT / f["path"]) == f["sha256"]
@@ -296,8 +343,10 @@ def _tiles(image: np.ndarray, size: int):
 def normalise(image, reference=None) -> np.ndarray:
     """`image` scaled to [0, 1] as float32: the 1st percentile of `reference` (default: the image
     itself) to 0, its 99.8th to 1, values beyond clipped — so a few hot pixels set no scale."""
-    image = np.asarray(image, dtype=np.float64)
-    reference = image if reference is None else np.asarray(reference, dtype=np.float64)
+    image = check_finite(image, "image", np.float64)
+    reference = image if reference is None else check_finite(reference, "reference", np.float64)
+    if not reference.size:
+        raise ValueError("image and reference must not be empty")
     low, high = np.percentile(reference, [1, 99.8])
     return np.clip((image - low) / (high - low + 1e-8), 0, 1).astype(np.float32)
 
@@ -343,8 +392,9 @@ def real_field_scaled_whole(name: str = "dsb2018-sample", scaled: bool = True):
     to [0, 1] by the 1st-99.8th percentiles of the whole field (`normalise`; `scaled=False`: the
     microscope's values as they are), the instance labels int32 (H, W), 0 = background.
     (Notebook 04 scales by its fine-tune block alone: `experiments.real_field_scaled_fine_tune`.)"""
-    if name != "dsb2018-sample":
+    if not isinstance(name, str) or name != "dsb2018-sample":
         raise ValueError(f"name must be 'dsb2018-sample' (the one shipped field), got {name!r}")
+    check_bool(scaled, "scaled")
     with np.load(fetch(name)["dsb2018-sample.npz"]) as arrays:
         image, labels = arrays["image"].astype(np.float32), arrays["labels"].astype(np.int32)
     return (normalise(image) if scaled else image), labels
@@ -354,14 +404,13 @@ def downscale(image, labels, factor: int):
     """A field (H, W) and its instance labels (H, W) made `factor` times smaller: each image pixel
     the mean of a `factor` x `factor` block, each label the one at the block's centre (labels
     cannot be averaged). The edge beyond a whole block is dropped."""
-    image, labels = np.asarray(image), np.asarray(labels)
+    image, labels = check_finite(image, "image"), check_finite(labels, "labels")
     if image.ndim != 2 or image.shape != labels.shape:
         raise ValueError(
             f"image and labels must be (H, W) arrays of one shape, got {image.shape} and "
             f"{labels.shape}"
         )
-    if not isinstance(factor, (int, np.integer)) or not 1 <= factor <= min(image.shape):
-        raise ValueError(f"factor must be an int from 1 to {min(image.shape)}, got {factor!r}")
+    factor = check_int(factor, "factor", 1, min(image.shape))
     rows, cols = image.shape[0] // factor, image.shape[1] // factor
     blocks = image[: rows * factor, : cols * factor].reshape(rows, factor, cols, factor)
     centre = factor // 2
@@ -372,11 +421,11 @@ def downscale(image, labels, factor: int):
 def windows(array, size: int, stride: int) -> np.ndarray:
     """Every `size` x `size` window of an (H, W) array whose corner lies on a `stride` grid, row by
     row, as (N, size, size, 1): overlapping training tiles cut from one block."""
-    array = np.asarray(array)
+    array = check_finite(array, "array")
+    size = check_int(size, "size", minimum=1)
     if array.ndim != 2 or min(array.shape) < size:
         raise ValueError(f"array must be (H, W) with H, W >= size {size}, got {array.shape}")
-    if not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ValueError(f"stride must be an int >= 1, got {stride!r}")
+    stride = check_int(stride, "stride", minimum=1, expected="an int >= 1")
     corners = [
         (row, col)
         for row in range(0, array.shape[0] - size + 1, stride)
@@ -414,15 +463,14 @@ def load_real(
     field (1st-99.8th percentile), masks {0, 1}, each (N, size, size, 1). `return_labels=True`
     adds the instance labels (int32, 0 = background) of a dataset that has them
     ("dsb2018-sample", shipped in `data/`, offline)."""
-    if not isinstance(image_size, (int, np.integer)) or image_size < 16:
-        raise ValueError(f"image_size must be an int >= 16, got {image_size!r}")
-    if return_labels and name not in SHIPPED:
+    check_choice(name, "name", sorted(REAL_READERS))
+    image_size = check_int(image_size, "image_size", minimum=16)
+    if check_bool(return_labels, "return_labels") and name not in SHIPPED:
         raise ValueError(
             f"return_labels=True needs a dataset with instance labels {SHIPPED}, got {name!r}"
         )
+    _check_dataset(name, cache, registry_path)  # all checked: only now may it download
     paths = fetch(name, cache, registry_path)
-    if name not in REAL_READERS:
-        raise ValueError(f"no loader for dataset {name!r}")
     tiles = REAL_READERS[name](paths, image_size)
     if not tiles[0]:
         raise ValueError(f"image_size {image_size} is larger than the fields of {name!r}")

@@ -1,10 +1,13 @@
 """The training losses, for Keras: soft Dice, BCE + Dice, the UNet++ paper's loss (notebooks 03-05),
 and the VAE's two terms, reconstruction and KL (notebook 06). Each takes tensors and returns one
-value per image; `utils.metrics` re-exports them (`metrics.soft_dice_loss`, ...)."""
+value per image; `utils.metrics` re-exports them (`metrics.soft_dice_loss`, ...). NumPy arrays
+given to them are checked (finite, one shape); tensors, as in training, are left to Keras."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from utils.checks import check_finite, check_number, check_numpy_inputs
 
 __all__ = [
     "bce_dice_loss",
@@ -24,6 +27,9 @@ def soft_dice_loss(y_true, y_pred, smooth: float = 1.0):
     """
     import keras
 
+    check_number(smooth, "smooth", 0)
+    check_numpy_inputs(y_true=y_true, y_pred=y_pred)
+
     y_pred = keras.ops.convert_to_tensor(y_pred)
     y_true = keras.ops.cast(y_true, y_pred.dtype)
     axes = tuple(range(1, len(y_pred.shape)))
@@ -39,6 +45,10 @@ def bce_dice_loss(y_true, y_pred, smooth: float = 1.0, bce_weight: float = 1.0):
     imbalance that lets cross-entropy alone settle on "all background" (notebook 04).
     """
     import keras
+
+    check_number(smooth, "smooth", 0)
+    check_number(bce_weight, "bce_weight", 0)
+    check_numpy_inputs(y_true=y_true, y_pred=y_pred)
 
     y_pred = keras.ops.convert_to_tensor(y_pred)
     y_true = keras.ops.cast(y_true, y_pred.dtype)
@@ -64,7 +74,8 @@ def gaussian_kl(z_mean, z_log_var):
     NumPy in, NumPy out; Keras tensors in, a tensor out (the VAE's training step uses it).
     """
     if isinstance(z_mean, np.ndarray) or isinstance(z_log_var, np.ndarray):
-        z_mean, z_log_var = np.asarray(z_mean, np.float64), np.asarray(z_log_var, np.float64)
+        z_mean = check_finite(z_mean, "z_mean", np.float64)
+        z_log_var = check_finite(z_log_var, "z_log_var", np.float64)
         if z_mean.shape != z_log_var.shape:
             raise ValueError(
                 f"z_mean and z_log_var must have the same shape, got {z_mean.shape} and "
@@ -81,6 +92,8 @@ def bernoulli_reconstruction(images, reconstructions):
     """The reconstruction term of the ELBO for images in [0, 1]: binary cross-entropy summed over
     the pixels of each image (a sum, not a mean — see notebook 06), one value per image."""
     import keras
+
+    check_numpy_inputs(images=images, reconstructions=reconstructions)
 
     reconstructions = keras.ops.convert_to_tensor(reconstructions)
     images = keras.ops.cast(images, reconstructions.dtype)

@@ -1,6 +1,6 @@
-"""Segmentation metrics in NumPy (Dice, IoU, HD95, boundary F, V_rand), and the measures of
-generated images (PSNR, Fréchet distance). The Keras losses live in `utils.losses` and are
-re-exported here (`metrics.soft_dice_loss`, ...).
+"""Segmentation metrics in NumPy (Dice, IoU, HD95, boundary F, V_rand). The Keras losses live in
+`utils.losses`, the measures of generated images (PSNR, Fréchet distance, the Bernoulli floor) in
+`utils.generated`; both are re-exported here (`metrics.soft_dice_loss`, `metrics.psnr`, ...).
 
 Conventions, the same for every metric:
 - `y_true` is a {0, 1} mask, `y_pred` a mask or probabilities (binarised at `threshold`);
@@ -10,6 +10,8 @@ Conventions, the same for every metric:
 - Empty masks: when both truth and prediction are empty the image is a perfect match (Dice = IoU
   = 1, HD95 = 0); when exactly one is empty, Dice = IoU = 0 and HD95 = the image diagonal (the
   largest distance possible), so an average over images stays finite.
+- Bad arguments are a ValueError naming the argument: a `threshold` outside [0, 1], an unknown
+  `reduction`, NaN or infinity in `y_true` or `y_pred`, ...
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from utils.losses import (  # re-exported: notebooks call them as metrics.<name>
+from utils.checks import check_bool, check_choice, check_finite, check_number
+from utils.generated import (  # re-exported: notebooks call them as metrics.<name>
+    bernoulli_excess,
+    bernoulli_floor,
+    frechet_distance,
+    image_statistics,
+    psnr,
+)
+from utils.losses import (  # re-exported too
     bce_dice_loss,
     bernoulli_reconstruction,
     gaussian_kl,
@@ -61,7 +71,8 @@ REDUCTIONS = ("mean", "none", "global")
 
 
 def _batch(y_true, y_pred, threshold: float):
-    truth, prediction = np.asarray(y_true), np.asarray(y_pred)
+    check_number(threshold, "threshold", 0, 1)
+    truth, prediction = check_finite(y_true, "y_true"), check_finite(y_pred, "y_pred")
     if truth.shape != prediction.shape:
         raise ValueError(
             f"y_true and y_pred must have the same shape, got {truth.shape} and {prediction.shape}"
@@ -84,12 +95,11 @@ def _reduce(scores: np.ndarray, reduction: str):
 
 
 def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    check_choice(reduction, "reduction", REDUCTIONS)
 
 
 def _check_per_image_reduction(reduction: str, name: str) -> None:
-    if reduction not in ("mean", "none"):
+    if not isinstance(reduction, str) or reduction not in ("mean", "none"):
         raise ValueError(f"reduction must be 'mean' or 'none' for {name}, got {reduction!r}")
 
 
@@ -125,9 +135,17 @@ def iou(y_true, y_pred, threshold: float = 0.5, reduction: str = "mean"):
     return _reduce(scores, reduction)
 
 
+def _mask(mask, name: str) -> np.ndarray:
+    """`mask` as a 2-D array of finite numbers."""
+    mask = check_finite(mask, name)
+    if mask.ndim != 2:
+        raise ValueError(f"{name} must be one 2-D mask (H, W), got shape {mask.shape}")
+    return mask
+
+
 def boundary(mask: np.ndarray) -> np.ndarray:
     """Boundary pixels of a mask: in it, with a 4-neighbour outside it (or on the image edge)."""
-    mask = np.asarray(mask, bool)
+    mask = _mask(mask, "mask").astype(bool)
     return mask & ~ndimage.binary_erosion(mask, border_value=0)
 
 
@@ -137,6 +155,11 @@ def surface_distances(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
     The prediction's boundary pixels come first (distance to the truth's boundary), then the
     truth's (distance to the prediction's boundary).
     """
+    truth, prediction = _mask(truth, "truth"), _mask(prediction, "prediction")
+    if truth.shape != prediction.shape:
+        raise ValueError(
+            f"truth and prediction must have one shape, got {truth.shape}, {prediction.shape}"
+        )
     truth_edge, prediction_edge = boundary(truth), boundary(prediction)
     to_truth = ndimage.distance_transform_edt(
         ~truth_edge
@@ -187,10 +210,8 @@ def hd95(
     averaged.
     """
     _check_per_image_reduction(reduction, "hd95")
-    if convention not in HD_CONVENTIONS:
-        raise ValueError(f"convention must be one of {HD_CONVENTIONS}, got {convention!r}")
-    if not 0 <= percentile <= 100:
-        raise ValueError(f"percentile must be between 0 and 100, got {percentile!r}")
+    check_choice(convention, "convention", HD_CONVENTIONS)
+    check_number(percentile, "percentile", 0, 100, expected="between 0 and 100")
     truth, prediction = _batch(y_true, y_pred, threshold)
     diagonal = float(np.hypot(*truth.shape[1:3]))
     scores = np.zeros(len(truth))
@@ -249,8 +270,7 @@ def boundary_f1(
     exactly one empty scores F = 0. Multi-channel masks are scored per channel and averaged.
     """
     _check_per_image_reduction(reduction, "boundary_f1")
-    if not tolerance >= 0:
-        raise ValueError(f"tolerance must be a distance >= 0 in pixels, got {tolerance!r}")
+    check_number(tolerance, "tolerance", 0, expected="a distance >= 0 in pixels")
     scores = _per_image(y_true, y_pred, threshold, lambda t, p: _boundary_f1_of(t, p, tolerance))
     return _reduce(scores, reduction)
 
@@ -258,9 +278,7 @@ def boundary_f1(
 def cells(membranes: np.ndarray) -> tuple[np.ndarray, int]:
     """The cells a 2-D membrane mask encloses: its 4-connected non-membrane regions, labelled
     1, 2, ... (membrane pixels 0), and how many there are."""
-    membranes = np.asarray(membranes)
-    if membranes.ndim != 2:
-        raise ValueError(f"membranes must be one 2-D mask (H, W), got shape {membranes.shape}")
+    membranes = _mask(membranes, "membranes")
     # scipy's default structuring element in 2-D is the cross: 4-connectivity, as in ISBI 2012
     labels, count = ndimage.label(~(membranes > 0.5))
     return labels, int(count)
@@ -383,13 +401,18 @@ def instance_statistics(images, labels, area: int = 128 * 128) -> dict[str, floa
     instance labels of the same shape (0 = background): median object area in pixels and its
     quartiles, objects per `area` pixels, foreground fraction, median intensity of the objects
     and of the background, and the share of objects that touch another (their connected
-    component holds more than one object: what a per-pixel mask merges)."""
-    images, labels = np.asarray(images, np.float64), np.asarray(labels)
-    if images.shape != labels.shape or images.ndim not in (2, 3, 4):
+    component holds more than one object: what a per-pixel mask merges); `count`, the number of
+    objects. Without any object: count 0, areas, objects per area, foreground and touching all 0,
+    and the object intensity 0 (there is no object pixel); without background, its intensity 0."""
+    check_number(area, "area", 0, low_open=True)
+    images, labels = check_finite(images, "images", np.float64), check_finite(labels, "labels")
+    if images.shape != labels.shape or images.ndim < 2 or images.shape[3:] not in ((), (1,)):
         raise ValueError(
             f"images and labels must have the same shape, (H, W), (N, H, W) or (N, H, W, 1), "
             f"got {images.shape} and {labels.shape}"
         )
+    if labels.min(initial=0) < 0 or not np.array_equal(labels, np.round(labels)):
+        raise ValueError("labels must be whole numbers >= 0 (0 = background, 1, 2, ... objects)")
     if images.ndim == 4:
         images, labels = images[..., 0], labels[..., 0]
     elif images.ndim == 2:
@@ -403,16 +426,18 @@ def instance_statistics(images, labels, area: int = 128 * 128) -> dict[str, floa
         for component in np.unique(components[components > 0]):
             inside = np.unique(label[components == component])
             touching += len(inside) if len(inside) > 1 else 0
-    foreground = labels > 0
+    foreground, areas = labels > 0, areas or [0]  # no object: no area
+    inside, outside = images[foreground], images[~foreground]
     return {
         "median_area": float(np.median(areas)),
         "area_q1": float(np.percentile(areas, 25)),
         "area_q3": float(np.percentile(areas, 75)),
         "per_area": total * area / foreground.size,
         "foreground": float(foreground.mean()),
-        "object_intensity": float(np.median(images[foreground])),
-        "background_intensity": float(np.median(images[~foreground])),
-        "touching": touching / total,
+        "object_intensity": float(np.median(inside)) if inside.size else 0.0,
+        "background_intensity": float(np.median(outside)) if outside.size else 0.0,
+        "touching": touching / total if total else 0.0,
+        "count": total,
     }
 
 
@@ -421,7 +446,9 @@ def component_counts(labels, probabilities, threshold: float = 0.5) -> dict[str,
     the true instances (`labels`, (H, W), 0 = background): `components`, true `objects`,
     `merged` components that hold two or more objects, the `objects_in_merged` ones, the `empty`
     components that touch no object, and the `missed` objects no component touches."""
-    labels, probabilities = np.asarray(labels), np.asarray(probabilities)
+    check_number(threshold, "threshold", 0, 1)
+    labels = check_finite(labels, "labels")
+    probabilities = check_finite(probabilities, "probabilities")
     if labels.ndim != 2 or labels.shape != probabilities.shape:
         raise ValueError(
             f"labels and probabilities must be (H, W) arrays of one shape, got {labels.shape} "
@@ -448,6 +475,14 @@ def threshold_baseline(train, test, dark_foreground: bool = False, thresholds=TH
     Foreground is brighter than the threshold (darker with `dark_foreground`, e.g. membranes).
     Returns (threshold, test Dice).
     """
+    for name, pair in (("train", train), ("test", test)):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"{name} must be a pair (images, masks), got {type(pair).__name__}")
+        check_finite(pair[0], f"{name} images")
+    check_bool(dark_foreground, "dark_foreground")
+    checked = check_finite(thresholds, "thresholds")
+    if checked.ndim != 1 or not len(checked) or checked.min() < 0 or checked.max() > 1:
+        raise ValueError(f"thresholds must be a non-empty 1-D sequence in [0, 1], got {thresholds}")
     (train_images, train_masks), (test_images, test_masks) = train, test
     sign = -1 if dark_foreground else 1
     best = max(  # the first of equally good thresholds
@@ -463,77 +498,3 @@ def accuracy(y_true, y_pred, threshold: float = 0.5, reduction: str = "mean"):
     if reduction == "global":
         return float((truth == prediction).mean())
     return _reduce((truth == prediction).mean(axis=(1, 2, 3)), reduction)
-
-
-# --- the VAE's terms ----------------------------------------------------------------------------
-
-
-def bernoulli_floor(images):
-    """The reconstruction term's floor: what `bernoulli_reconstruction` charges the image itself
-    as its own reconstruction — the binary entropy of every grey pixel, summed per image. Only
-    a black-and-white image has floor 0."""
-    p = np.clip(np.asarray(images, np.float64), 1e-7, 1 - 1e-7)  # as Keras clips
-    entropy = -(p * np.log(p) + (1 - p) * np.log(1 - p))
-    return entropy.reshape(len(entropy), -1).sum(axis=1)
-
-
-def bernoulli_excess(images, reconstructions):
-    """The reconstruction term above its floor, per image (`bernoulli_reconstruction` minus
-    `bernoulli_floor`): the KL divergence between the pixels' Bernoulli distributions, >= 0,
-    0 only for a perfect reconstruction — a number with a reference point."""
-    term = np.asarray(bernoulli_reconstruction(images, reconstructions), np.float64)
-    return term - bernoulli_floor(images)
-
-
-# --- sample quality -----------------------------------------------------------------------------
-
-
-def image_statistics(images, bins: int = 16, frequencies: int = 8) -> np.ndarray:
-    """Hand-made features of each image: its intensity histogram (`bins` values: brightness and
-    contrast) and its radially averaged log power spectrum (`frequencies` values: how much
-    structure at each scale, from blobs to fine texture). Shape (N, bins + frequencies)."""
-    images = np.asarray(images, np.float64)
-    if images.ndim != 4:
-        raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
-    gray = images.mean(axis=-1)
-    edges = np.linspace(0, 1, bins + 1)
-    histograms = np.stack([np.histogram(np.clip(g, 0, 1), edges)[0] for g in gray]) / gray[0].size
-    power = np.abs(np.fft.fftshift(np.fft.fft2(gray - gray.mean(axis=(1, 2), keepdims=True)))) ** 2
-    height, width = gray.shape[1:]
-    rows, cols = np.indices((height, width))
-    radius = np.hypot(rows - height // 2, cols - width // 2) / (min(height, width) / 2)
-    rings = np.minimum((radius * frequencies).astype(int), frequencies)  # outside the circle: last
-    spectrum = np.stack(
-        [[np.log1p(p[rings == k].mean()) for k in range(frequencies)] for p in power]
-    )
-    return np.concatenate([histograms, spectrum], axis=1)
-
-
-def frechet_distance(features_a, features_b) -> float:
-    """Fréchet distance between Gaussians fitted to two sets of feature vectors (as in FID):
-    |mu_a - mu_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2)). 0 for identical statistics."""
-    from scipy import linalg
-
-    features_a, features_b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
-    if features_a.ndim != 2 or features_a.shape[1] != features_b.shape[-1]:
-        raise ValueError(
-            f"features must be (N, D) arrays with the same D, got {features_a.shape} and "
-            f"{features_b.shape}"
-        )
-    mean_a, mean_b = features_a.mean(0), features_b.mean(0)
-    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
-    # A feature that never varies (an empty histogram bin) makes a covariance singular; a tiny
-    # ridge keeps the matrix square root defined without changing the distance measurably.
-    ridge = 1e-9 * np.eye(len(mean_a))
-    root = linalg.sqrtm((cov_a + ridge) @ (cov_b + ridge)).real
-    return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * root))
-
-
-def psnr(y_true, y_pred, data_range: float = 1.0) -> float:
-    """Peak signal-to-noise ratio in dB over all the values given: 10 log10(range^2 / MSE)."""
-    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"y_true and y_pred must have the same shape, got {y_true.shape} and {y_pred.shape}"
-        )
-    return float(10 * np.log10(data_range**2 / np.mean((y_true - y_pred) ** 2)))

@@ -4,14 +4,27 @@ re-exported here (`models.build_vae`, `models.VAE`, ...).
 
 `build_unet()` with its defaults rebuilds the source document's listing exactly — same layers,
 same order, same parameter count (`utils.source` keeps the listing; tests/test_models.py compares).
+Every builder checks its arguments first (a ValueError naming the bad one); shapes and filters may
+be Python or NumPy ints, and are made plain ints so that a model's JSON is the same either way.
 """
 
 from __future__ import annotations
 
+import numbers
+
 import keras
 from keras import layers
 
-from utils.checks import check_shape_and_filters
+from utils.checks import (
+    check_bool,
+    check_choice,
+    check_filters,
+    check_int,
+    check_number,
+    check_shape,
+    check_shape_and_filters,
+    check_text,
+)
 from utils.source import (  # noqa: F401  (the old names, re-exported)
     SEED_FILTERS,
     SEED_UNET_SOURCE,
@@ -54,8 +67,10 @@ __all__ = [
 UPSAMPLINGS = ("nearest", "bilinear", "transpose")
 
 
-def _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout) -> None:
-    check_shape_and_filters(input_shape, filters)
+def _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout, name, **flags):
+    """The arguments every UNet builder shares, checked; returns (input_shape, filters,
+    num_classes) as plain ints. `flags` are the builder's True/False options."""
+    input_shape, filters = check_shape_and_filters(input_shape, filters)
     factor = 2 ** (len(filters) - 1)
     if input_shape[0] % factor or input_shape[1] % factor:
         raise ValueError(
@@ -63,16 +78,26 @@ def _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout
             f"{len(filters) - 1} poolings halve it that often, and the decoder must double it back "
             f"to the same size. Pad or crop the images to a multiple of {factor}."
         )
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-    if upsampling not in UPSAMPLINGS:
-        raise ValueError(f"upsampling must be one of {UPSAMPLINGS}, got {upsampling!r}")
-    if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    num_classes = check_int(num_classes, "num_classes", minimum=1)
+    check_choice(upsampling, "upsampling", UPSAMPLINGS)
+    check_number(dropout, "dropout", 0, 1, high_open=True, expected="in [0, 1)")
+    check_text(name, "name")
+    for flag, value in flags.items():
+        check_bool(value, flag)
+    return input_shape, filters, num_classes
+
+
+def _check_model(model) -> None:
+    """`model`, a Keras model (not a builder, not a name)."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a Keras model, got {type(model).__name__}")
 
 
 def conv_block(x, filters: int, name: str, batch_norm: bool = False):
     """Two 3x3 'same' convolutions with ReLU (the source's building block), optional batch norm."""
+    filters = check_int(filters, "filters", minimum=1)
+    check_text(name, "name")
+    check_bool(batch_norm, "batch_norm")
     for index in (1, 2):
         if batch_norm:  # convolution, then normalisation, then the non-linearity
             x = layers.Conv2D(
@@ -90,6 +115,9 @@ def conv_block(x, filters: int, name: str, batch_norm: bool = False):
 def upsample(x, filters: int, method: str, name: str):
     """Double the size: nearest / bilinear UpSampling2D, or a 2x2 stride-2 transposed convolution
     with `filters` output channels (the UNet paper's "up-convolution")."""
+    filters = check_int(filters, "filters", minimum=1)
+    check_choice(method, "method", UPSAMPLINGS)
+    check_text(name, "name")
     if method == "transpose":
         return layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name=f"{name}_up")(x)
     return layers.UpSampling2D(size=(2, 2), interpolation=method, name=f"{name}_up")(x)
@@ -98,6 +126,8 @@ def upsample(x, filters: int, method: str, name: str):
 def output_layer(x, num_classes: int, name: str = "output"):
     """1x1 convolution to class scores: sigmoid for one class, softmax for several (float32, so it
     stays exact under mixed precision)."""
+    num_classes = check_int(num_classes, "num_classes", minimum=1)
+    check_text(name, "name")
     activation = "sigmoid" if num_classes == 1 else "softmax"
     return layers.Conv2D(num_classes, 1, activation=activation, dtype="float32", name=name)(x)
 
@@ -115,8 +145,16 @@ def build_unet(
     """UNet: an encoder of conv blocks and 2x2 max poolings, a bottleneck, and a decoder that
     upsamples, concatenates the encoder's feature map of the same size (the skip connection),
     and convolves. Depth follows `len(filters)`; the defaults are the source document's model."""
-    input_shape, filters = tuple(input_shape), tuple(filters)
-    _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout)
+    input_shape, filters, num_classes = _check_unet_arguments(
+        input_shape,
+        filters,
+        num_classes,
+        upsampling,
+        dropout,
+        name,
+        skip_connections=skip_connections,
+        batch_norm=batch_norm,
+    )
     inputs = keras.Input(input_shape, name="image")
     x, skips = inputs, []
     for level, width in enumerate(filters[:-1], start=1):
@@ -129,7 +167,7 @@ def build_unet(
     for level in range(len(filters) - 1, 0, -1):
         width = filters[level - 1]
         x = upsample(x, width, upsampling, f"decoder{level}")
-        if skip_connections:  # encoder features first, as in the seed: [conv2, up1]
+        if skip_connections:  # encoder features first, as in the source: [conv2, up1]
             x = layers.Concatenate(name=f"decoder{level}_concat")([skips[level - 1], x])
         x = conv_block(x, width, f"decoder{level}", batch_norm)
     return keras.Model(inputs, output_layer(x, num_classes), name=name)
@@ -138,6 +176,8 @@ def build_unet(
 def scaled_filters(filters, width: float) -> tuple[int, ...]:
     """Filters multiplied by a profile's `width` (at least 4 each): the source's (64, 128, 256) at
     width 0.25 is (16, 32, 64)."""
+    filters = check_filters(filters)
+    check_number(width, "width", 0, low_open=True)
     return tuple(max(4, round(f * width)) for f in filters)
 
 
@@ -162,8 +202,16 @@ def build_unet_plus_plus(
     `head1` ... `headL`, L = len(filters) - 1); without it, one head on x^{0,L}. Every node is
     named `x{i}{j}` so that `prune_unet_plus_plus` and learners can find it.
     """
-    input_shape, filters = tuple(input_shape), tuple(filters)
-    _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout)
+    input_shape, filters, num_classes = _check_unet_arguments(
+        input_shape,
+        filters,
+        num_classes,
+        upsampling,
+        dropout,
+        name,
+        deep_supervision=deep_supervision,
+        batch_norm=batch_norm,
+    )
     if len(filters) < 2:
         raise ValueError(f"filters must have at least 2 entries (one pooling), got {filters}")
     depth = len(filters) - 1  # L: the number of poolings, and of heads
@@ -194,6 +242,7 @@ def _node(x, filters: int, name: str, batch_norm: bool, dropout: float):
 
 def head_names(model: keras.Model) -> list[str]:
     """The names of a UNet++'s output layers (`head1` ... `headL`), shallowest first."""
+    _check_model(model)
     heads = [layer.name for layer in model.layers if layer.name.startswith("head")]
     return sorted(heads, key=lambda name: int(name[4:]))
 
@@ -203,7 +252,11 @@ def prune_unet_plus_plus(model: keras.Model, level: int) -> keras.Model:
     only the nodes x^{i,j} with i + j <= level, sharing the trained weights (nothing is
     copied), for fast inference."""
     heads = head_names(model)
-    if not isinstance(level, int) or f"head{level}" not in heads:
+    if (
+        isinstance(level, bool)
+        or not isinstance(level, numbers.Integral)
+        or f"head{level}" not in heads
+    ):
         raise ValueError(
             f"level must be one of {[int(head[4:]) for head in heads]} (this model's heads), "
             f"got {level!r}"
@@ -233,12 +286,14 @@ def build_feature_network(
     count, flatten, a dense layer named "features", and a linear layer of `num_outputs` (trained
     to predict the factors each image was drawn with). Notebook 06 compares sets of images by the
     statistics of their features (`feature_extractor`), as FID does with an Inception network."""
-    input_shape, filters = tuple(input_shape), tuple(filters)
-    check_shape_and_filters(input_shape, filters)
-    if not isinstance(num_features, int) or num_features < 1:
-        raise ValueError(f"num_features must be a positive int, got {num_features!r}")
-    if not isinstance(num_outputs, int) or num_outputs < 1:
-        raise ValueError(f"num_outputs must be a positive int, got {num_outputs!r}")
+    input_shape, filters = check_shape_and_filters(input_shape, filters)
+    num_features = check_int(num_features, "num_features", minimum=1)
+    num_outputs = check_int(num_outputs, "num_outputs", minimum=1)
+    if min(input_shape[:2]) < 2 ** len(filters):
+        raise ValueError(
+            f"input_shape {input_shape[:2]} must be at least 2**len(filters) = {2 ** len(filters)}"
+            f" on each side: {len(filters)} poolings halve it that often"
+        )
     inputs = layers.Input(shape=input_shape, name="image")
     x = inputs
     for level, width in enumerate(filters, start=1):
@@ -252,6 +307,7 @@ def build_feature_network(
 
 def feature_extractor(model: keras.Model) -> keras.Model:
     """The part of a `build_feature_network` model that maps an image to its "features"."""
+    _check_model(model)
     try:
         features = model.get_layer("features")
     except ValueError:
@@ -265,13 +321,11 @@ def with_input_shape(model: keras.Model, input_shape) -> keras.Model:
     """The same fully convolutional network for inputs of another shape (e.g. a whole block of a
     field instead of a training tile): its architecture on a new input, the weights copied.
     A shape it cannot take is a ValueError."""
-    input_shape, trained = tuple(input_shape), tuple(model.input.shape[1:])
+    _check_model(model)
+    trained = tuple(model.input.shape[1:])
     poolings = sum(isinstance(layer, layers.MaxPooling2D) for layer in model.layers)
-    if (
-        len(input_shape) != 3
-        or input_shape[-1] != trained[-1]
-        or any(not isinstance(side, int) or side % 2**poolings for side in input_shape[:2])
-    ):
+    shape = check_shape(input_shape)
+    if shape[-1] != trained[-1] or any(side % 2**poolings for side in shape[:2]):
         raise ValueError(
             f"input_shape must be (H, W, {trained[-1]}) with H and W multiples of "
             f"{2**poolings} ({poolings} poolings in {model.name}), got {input_shape}"
@@ -279,7 +333,7 @@ def with_input_shape(model: keras.Model, input_shape) -> keras.Model:
     config = model.get_config()  # the architecture only: no compiled loss to look up
     for layer in config["layers"]:
         if layer["class_name"] == "InputLayer":
-            layer["config"]["batch_shape"] = [None, *input_shape]
+            layer["config"]["batch_shape"] = [None, *shape]
     clone = keras.Model.from_config(config)
     clone.set_weights(model.get_weights())
     return clone
@@ -292,6 +346,7 @@ def flops_per_image(model: keras.Model) -> int:
     """Floating-point operations for one image: 2 x the multiply-adds of every convolution,
     transposed convolution and dense layer (as TensorFlow's profiler counts them); biases,
     activations, pooling and upsampling (a few % at most) are left out."""
+    _check_model(model)
     if isinstance(model, VAE):
         return flops_per_image(model.encoder) + flops_per_image(model.decoder)
     total = 0

@@ -141,8 +141,8 @@ def show_images(
     cmap: str = "gray",
     scale="own",
 ):
-    """Images in a grid with titles, each panel `size` high and as wide as the first image's
-    shape makes it; returns the figure.
+    """Images in a grid with titles (one per image, or None for none), each panel `size` high
+    and as wide as the first image's shape makes it; returns the figure.
 
     `scale` sets the intensities: "own" stretches each image to its own range (to see shapes),
     "shared" puts every image on one range, from the lowest to the highest value of them all, and
@@ -151,6 +151,11 @@ def show_images(
     import numpy as np
 
     images = [np.asarray(image) for image in images]
+    titles = [""] * len(images) if titles is None else list(titles)
+    if not images or len(titles) != len(images):  # zip would drop the untitled images silently
+        raise ValueError(
+            f"titles must give one title per image ({len(images)} images), got {len(titles)}"
+        )
     shared = _checked_scale(scale)
     if shared == "own":
         shared = None
@@ -158,7 +163,7 @@ def show_images(
         shared = (min(float(i.min()) for i in images), max(float(i.max()) for i in images))
     aspect = images[0].shape[1] / images[0].shape[0]  # panels as wide as the images are
     fig, axes = _image_grid(len(images), ncols or len(images), size, aspect=aspect)
-    for ax, image, title in zip(axes.flat, images, titles, strict=False):
+    for ax, image, title in zip(axes.flat, images, titles, strict=False):  # axes may be more
         low, high = shared or (float(image.min()), float(image.max()))
         if low == high:  # a constant image: mid-grey, not the colour map's bottom end
             low, high = low - 1, high + 1

@@ -4,6 +4,8 @@ compare the course's builders with what it builds (same layers, same parameter c
 
 from __future__ import annotations
 
+from utils.checks import check_choice
+
 __all__ = ["SOURCE_FILTERS", "SOURCE_UNET_LISTING", "SOURCE_VAE_LISTING", "source_listing"]
 
 #: The source's UNet filters per level.
@@ -90,9 +92,7 @@ def source_listing(name: str):
         "unet": (SOURCE_UNET_LISTING, ("unet",)),
         "vae": (SOURCE_VAE_LISTING, ("encoder", "decoder")),
     }
-    if name not in listings:
-        raise ValueError(f"name must be one of {sorted(listings)}, got {name!r}")
-    source, functions = listings[name]
+    source, functions = listings[check_choice(name, "name", sorted(listings))]
     namespace = {}
     exec(source, namespace)  # defines the listing's functions; calling them builds the models
     built = tuple(namespace[function]() for function in functions)

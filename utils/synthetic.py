@@ -11,6 +11,15 @@ from __future__ import annotations
 import numpy as np
 from scipy import interpolate, ndimage
 
+from utils.checks import (
+    check_bool,
+    check_choice,
+    check_finite,
+    check_int,
+    check_number,
+    check_seed,
+)
+
 __all__ = [
     "CROP_FACTORS",
     "DEGRADATIONS",
@@ -37,11 +46,13 @@ CROP_FACTORS = (
 # --- shared helpers ------------------------------------------------------------------------------
 
 
-def _check_sizes(num_images, image_size) -> None:
-    if not isinstance(num_images, (int, np.integer)) or num_images < 1:
-        raise ValueError(f"num_images must be a positive int, got {num_images!r}")
-    if not isinstance(image_size, (int, np.integer)) or image_size < 16:
-        raise ValueError(f"image_size must be an int >= 16, got {image_size!r}")
+def _check_sizes(num_images, image_size, seed) -> tuple[int, int, int]:
+    """How many images, their side and the seed, checked, as plain ints."""
+    return (
+        check_int(num_images, "num_images", minimum=1),
+        check_int(image_size, "image_size", minimum=16),
+        check_seed(seed),
+    )
 
 
 def _smooth_noise(rng, size: int, sigma: float) -> np.ndarray:
@@ -75,7 +86,7 @@ def _shot_noise(rng, image: np.ndarray, photons: float, read_noise: float) -> np
 def _stack(make_one, num_images: int, image_size: int, seed: int, stream: int, target_dtype):
     """Images and targets (N, H, W, 1) from `make_one(rng, size)`; image i draws from its own
     generator seeded by (seed, i, stream), so it depends only on those, not on how many are made."""
-    _check_sizes(num_images, image_size)
+    num_images, image_size, seed = _check_sizes(num_images, image_size, seed)
     images = np.empty((num_images, image_size, image_size, 1), np.float32)
     targets = np.empty((num_images, image_size, image_size, 1), target_dtype)
     for index in range(num_images):
@@ -157,7 +168,7 @@ def make_nuclei(num_images: int, image_size: int = 128, seed: int = 0, return_la
     texture, on an uneven background, blurred by the optics, with shot noise. Images are float32
     in [0, 1]; masks are float32 {0, 1}. `return_labels=True` is `make_nuclei_with_labels`.
     """
-    if return_labels:
+    if check_bool(return_labels, "return_labels"):
         return make_nuclei_with_labels(num_images, image_size, seed)
     images, masks, _ = make_nuclei_with_labels(num_images, image_size, seed)
     return images, masks
@@ -174,11 +185,10 @@ def make_nuclei_with_labels(num_images: int, image_size: int = 128, seed: int = 
 def cores(masks, depth: float = 2.0) -> np.ndarray:
     """The pixels at least `depth` px inside a foreground object of each (N, H, W, 1) mask: a
     rare foreground (notebook 04's all-black failure), float32 {0, 1}."""
-    masks = np.asarray(masks)
+    masks = check_finite(masks, "masks")
     if masks.ndim != 4 or masks.shape[-1] != 1:
         raise ValueError(f"masks must be (N, H, W, 1), got shape {masks.shape}")
-    if depth <= 0:
-        raise ValueError(f"depth must be > 0, got {depth!r}")
+    check_number(depth, "depth", 0, low_open=True, expected="> 0")
     inside = [ndimage.distance_transform_edt(mask[..., 0] > 0.5) >= depth for mask in masks]
     return np.stack(inside)[..., None].astype(np.float32)
 
@@ -278,7 +288,8 @@ def make_crops(num_images: int, image_size: int = 32, seed: int = 0, return_fact
     of varied level, blurred by the optics, with shot noise. `return_factors=True` adds the
     factors each image was drawn with, (N, 7), named by `CROP_FACTORS`.
     """
-    _check_sizes(num_images, image_size)
+    num_images, image_size, seed = _check_sizes(num_images, image_size, seed)
+    check_bool(return_factors, "return_factors")
     images = np.empty((num_images, image_size, image_size, 1), np.float32)
     masks = np.empty_like(images)
     factors = np.empty((num_images, len(CROP_FACTORS)), np.float32)
@@ -304,11 +315,11 @@ DEGRADATIONS = {
 def degrade(images, kind: str, seed: int = 0) -> np.ndarray:
     """`images` (N, H, W, 1) with one of the `DEGRADATIONS` applied (random ones drawn with
     `seed`), float32 in [0, 1]."""
-    images = np.asarray(images, np.float32)
+    images = check_finite(images, "images", np.float32)
     if images.ndim != 4 or images.shape[-1] != 1:
         raise ValueError(f"images must be (N, H, W, 1), got shape {images.shape}")
-    if kind not in DEGRADATIONS:
-        raise ValueError(f"kind must be one of {list(DEGRADATIONS)}, got {kind!r}")
+    check_choice(kind, "kind", list(DEGRADATIONS))
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     count, height, width, _ = images.shape
     if kind.startswith("blurred"):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from utils import data, metrics, models
+from utils import cache_key, data, losses, metrics, models
 from utils.config import cache_dir
 from utils.timing import seconds_per_image
 
@@ -32,9 +32,9 @@ __all__ = [
 ]
 
 LOSSES = {
-    "bce_dice": metrics.bce_dice_loss,
-    "paper": metrics.unet_plus_plus_loss,
-    "dice": metrics.soft_dice_loss,
+    "bce_dice": losses.bce_dice_loss,
+    "paper": losses.unet_plus_plus_loss,
+    "dice": losses.soft_dice_loss,
     "bce": "binary_crossentropy",
     "mse": "mean_squared_error",  # regression: targets of any shape (notebook 06's feature network)
 }
@@ -134,8 +134,8 @@ def fit(
     `jit_compile` None means XLA off on a CPU (compiling costs more than it saves on these small
     models) and Keras's choice with a GPU. The best weights (lowest validation loss) are kept.
     The checkpoint is cached under a key made from the model's architecture, the training
-    settings and the data itself, so rerunning a notebook reuses it instead of training again
-    (`use_cache=False` forces training).
+    settings, the data itself and the code that trains it (`utils.cache_key`), so rerunning a
+    notebook reuses it instead of training again (`use_cache=False` forces training).
     """
     _check_arguments(model, name, loss, schedule, num_epochs, batch_size, augment)
     settings = _Settings(
@@ -184,9 +184,9 @@ def _check_arguments(model, name, loss, schedule, num_epochs, batch_size, augmen
 
 
 def _cache_key(model: keras.Model, train, val, settings: _Settings) -> str:
-    """`<settings>-<data>`: 12 hex digits of the hash of the model's description, the settings
-    and Keras's version, then 12 of the training and validation arrays. The list's order and
-    contents are the key of every model already cached: changing them retrains them all."""
+    """`<settings>-<data>`: 12 hex digits of the hash of the model's description, the settings,
+    and the code and versions that train it (`cache_key.code_fingerprint`), then 12 of the
+    training and validation arrays. Change any of them and the model trains anew."""
     description = json.dumps(
         [
             model.to_json(),
@@ -199,6 +199,7 @@ def _cache_key(model: keras.Model, train, val, settings: _Settings) -> str:
             settings.batch_size,
             keras.__version__,
             settings.jit_compile,
+            cache_key.code_fingerprint(),
         ]
     )
     return hashlib.sha256(description.encode()).hexdigest()[:12] + "-" + fingerprint(*train, *val)

@@ -8,7 +8,14 @@ import keras
 from keras import layers
 
 from utils import losses
-from utils.checks import check_shape_and_filters
+from utils.checks import (
+    check_bool,
+    check_int,
+    check_number,
+    check_seed,
+    check_shape_and_filters,
+    check_text,
+)
 
 __all__ = ["VAE", "VAE_FILTERS", "Sampling", "build_vae", "build_vae_decoder", "build_vae_encoder"]
 
@@ -22,6 +29,7 @@ class Sampling(layers.Layer):
     flow to the encoder."""
 
     def __init__(self, seed: int | None = None, **kwargs):
+        seed = check_seed(seed, optional=True)
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -39,6 +47,13 @@ def build_vae_encoder(input_shape=(128, 128, 1), latent_dim: int = 16, filters=V
     """The source's encoder: conv + pool per filter count, flatten, two dense heads (mu, logvar)."""
     # Layers are named (the source's are not) so that a model's description, and with it its cache
     # key in `training.fit`, does not depend on what else was built before in the session.
+    input_shape, filters = check_shape_and_filters(input_shape, filters)
+    latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+    if min(input_shape[:2]) < 2 ** len(filters):
+        raise ValueError(
+            f"input_shape {input_shape[:2]} must be at least 2**len(filters) = {2 ** len(filters)}"
+            f" on each side: the encoder pools {len(filters)} times"
+        )
     inputs = layers.Input(shape=input_shape, name="image")
     x = inputs
     for level, width in enumerate(filters, start=1):
@@ -56,7 +71,14 @@ def build_vae_decoder(output_shape=(128, 128, 1), latent_dim: int = 16, filters=
     """The source's decoder: dense to a (H/2^n, W/2^n, filters[-1]) map, then per level a 3x3
     transposed convolution and a 2x upsampling, and a sigmoid transposed convolution to the
     image's channels. The first map follows the output size (32x32 for 128x128)."""
+    output_shape, filters = check_shape_and_filters(output_shape, filters, "output_shape")
+    latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
     factor = 2 ** len(filters)
+    if output_shape[0] % factor or output_shape[1] % factor:
+        raise ValueError(
+            f"output_shape {output_shape[:2]} must be divisible by 2**len(filters) = {factor}: "
+            f"the decoder upsamples {len(filters)} times from one map"
+        )
     height, width = output_shape[0] // factor, output_shape[1] // factor
     latent_inputs = layers.Input(shape=(latent_dim,), name="z")
     x = layers.Dense(height * width * filters[-1], activation="relu", name="decoder_dense")(
@@ -92,6 +114,12 @@ class VAE(keras.Model):
     def __init__(
         self, encoder, decoder, beta: float = 1.0, variational: bool = True, seed=None, **kwargs
     ):
+        for name, part in (("encoder", encoder), ("decoder", decoder)):
+            if not isinstance(part, keras.Model):
+                raise ValueError(f"{name} must be a Keras model, got {type(part).__name__}")
+        check_number(beta, "beta", 0, expected=">= 0 and finite")
+        check_bool(variational, "variational")
+        seed = check_seed(seed, optional=True)
         super().__init__(**kwargs)
         self.encoder, self.decoder = encoder, decoder
         self.beta, self.variational, self.seed = float(beta), bool(variational), seed
@@ -184,18 +212,18 @@ def build_vae(
     """The source's VAE: `.encoder` and `.decoder` are its listings with the defaults; other
     input sizes (divisible by 2**len(filters)), latent sizes, widths and KL weights `beta` work.
     `variational=False` gives the plain autoencoder of notebook 06 (no sampling, no KL)."""
-    input_shape, filters = tuple(input_shape), tuple(filters)
-    check_shape_and_filters(input_shape, filters)
+    input_shape, filters = check_shape_and_filters(input_shape, filters)
     factor = 2 ** len(filters)
     if input_shape[0] % factor or input_shape[1] % factor:
         raise ValueError(
             f"input_shape {input_shape[:2]} must be divisible by 2**len(filters) = {factor}: the "
             f"encoder pools {len(filters)} times and the decoder upsamples back to the same size"
         )
-    if not isinstance(latent_dim, int) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
-    if not beta >= 0:
-        raise ValueError(f"beta must be >= 0, got {beta!r}")
+    latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+    check_number(beta, "beta", 0, expected=">= 0 and finite")
+    check_bool(variational, "variational")
+    seed = check_seed(seed, optional=True)
+    check_text(name, "name")
     encoder = build_vae_encoder(input_shape, latent_dim, filters)
     decoder = build_vae_decoder(input_shape, latent_dim, filters)
     vae = VAE(encoder, decoder, beta=beta, variational=variational, seed=seed, name=name)

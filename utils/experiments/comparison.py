@@ -10,9 +10,12 @@ import dataclasses
 
 import numpy as np
 
+from utils.checks import check_choice, check_text
 from utils.experiments.seeds import LOWER_IS_BETTER, METRIC_LABELS, SeedRuns
 
 __all__ = ["BOUNDARY", "MARGIN", "Verdict", "verdict"]
+
+_OUTCOMES = ("above", "below", "inconclusive")
 
 #: The rule: every seed ranks the two the same way, and the mean gap exceeds MARGIN pooled
 #: standard deviations — by a clear distance: a gap within BOUNDARY of the threshold is called
@@ -31,6 +34,11 @@ class Verdict:
     line: str  # "Verdict: ..." — words only, the same on every machine when the outcome is
     details: str  # the numbers behind it
 
+    def __post_init__(self):
+        check_choice(self.outcome, "outcome", _OUTCOMES)
+        check_text(self.line, "line")
+        check_text(self.details, "details")
+
     def __str__(self) -> str:
         return f"{self.line}\n{self.details}"
 
@@ -48,6 +56,16 @@ def verdict(first: SeedRuns, second: SeedRuns, metric: str = "dice", labels=None
     anything else — one seed, seeds that disagree, a gap inside the spread or near the rule's
     boundary — is "inconclusive". `labels` names the two in the verdict (default: recipe names).
     """
+    for name, runs in (("first", first), ("second", second)):
+        if not isinstance(runs, SeedRuns):
+            raise ValueError(f"{name} must be a SeedRuns (run_seeds), got {type(runs).__name__}")
+    check_text(metric, "metric")
+    if labels is not None and (
+        isinstance(labels, str)
+        or len(labels) != 2
+        or not all(isinstance(label, str) and label for label in labels)
+    ):
+        raise ValueError(f"labels must be None or two names, got {labels!r}")
     if first.seeds != second.seeds:
         raise ValueError(
             f"the two runs must use the same seeds, got {first.seeds} and {second.seeds}"

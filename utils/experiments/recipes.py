@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from utils import data, models, training
+from utils.checks import check_bool, check_choice, check_profile, check_seed, check_text
 
 __all__ = [
     "BETAS",
@@ -32,6 +33,9 @@ __all__ = [
     "wide_unet_filters",
 ]
 
+#: The data sets a recipe may train on: the embedded ones, and two made from them (see `splits`).
+_DATASETS = (*data.EMBEDDED, "nuclei-cores", "crops-factors")
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
@@ -44,6 +48,15 @@ class Recipe:
     fit_args: Callable  # profile -> keyword arguments of `training.fit`
     autoencoder: bool = False  # trains on (images, images): the VAE and its relatives
     comparison: bool = False  # trains in the comparison setting, `profile.comparison()`
+
+    def __post_init__(self):
+        check_text(self.name, "name")
+        check_choice(self.dataset, "dataset", _DATASETS)
+        for field in ("builder", "build_args", "fit_args"):
+            if not callable(getattr(self, field)):
+                raise ValueError(f"{field} must be a function, got {getattr(self, field)!r}")
+        check_bool(self.autoencoder, "autoencoder")
+        check_bool(self.comparison, "comparison")
 
     def arguments(self, profile) -> tuple[dict, dict]:
         """The builder's and `training.fit`'s keyword arguments under `profile`."""
@@ -77,10 +90,15 @@ def _vae_filters(profile) -> tuple[int, ...]:
     return models.scaled_filters(models.VAE_FILTERS, profile.width)
 
 
-@functools.lru_cache(maxsize=4)
 def wide_unet_filters(profile) -> tuple[int, ...]:
     """Notebook 05's wide UNet: the paper's filters widened (in steps of 0.02) until the UNet has
     about as many parameters as UNet++ without deep supervision."""
+    return _wide_unet_filters(check_profile(profile))
+
+
+@functools.lru_cache(maxsize=4)
+def _wide_unet_filters(profile) -> tuple[int, ...]:
+    """`wide_unet_filters`, computed once per profile (it builds two models per step)."""
     shape = (profile.image_size, profile.image_size, 1)
     filters = _paper_filters(profile)
 
@@ -113,7 +131,7 @@ def _rare(name: str, loss: str) -> Recipe:
         name,
         "nuclei-cores",
         models.build_unet,
-        lambda p: {"filters": models.scaled_filters(models.SEED_FILTERS, p.width)},
+        lambda p: {"filters": models.scaled_filters(models.SOURCE_FILTERS, p.width)},
         lambda p: {"loss": loss, "num_epochs": max(1, p.num_epochs // 3), "verbose": False},
     )
 
@@ -163,7 +181,7 @@ def _crop_segmenter(name: str, builder: Callable, autoencoder: bool = False, **o
         name,
         "crops",
         builder,
-        lambda p: {"filters": models.scaled_filters(models.SEED_FILTERS, p.width), **options},
+        lambda p: {"filters": models.scaled_filters(models.SOURCE_FILTERS, p.width), **options},
         lambda p: {
             "loss": "bce" if autoencoder else "paper",
             # An autoencoder learns at the VAE's constant rate (measured: with the segmenters'
@@ -189,7 +207,7 @@ RECIPES: dict[str, Recipe] = {
             "unet-nuclei",
             "nuclei",
             models.build_unet,
-            lambda p: {"filters": models.scaled_filters(models.SEED_FILTERS, p.width)},
+            lambda p: {"filters": models.scaled_filters(models.SOURCE_FILTERS, p.width)},
             lambda p: {},
         ),
         # The main membrane model: the paper's UNet at the profile's full size and epochs.
@@ -269,20 +287,26 @@ RECIPES: dict[str, Recipe] = {
 
 def recipe(name: str) -> Recipe:
     """The recipe called `name`; a clear error lists the valid names."""
-    if name not in RECIPES:
-        raise ValueError(f"name must be one of {sorted(RECIPES)}, got {name!r}")
-    return RECIPES[name]
+    return RECIPES[check_choice(name, "name", sorted(RECIPES))]
 
 
 def checkpoint_name(name: str, seed: int = 0) -> str:
     """The cache name of recipe `name` trained with `seed` (seed 0: the recipe's own name)."""
+    check_text(name, "name")
+    seed = check_seed(seed)
     return name if seed == 0 else f"{name}-seed{seed}"
 
 
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    return int(seed)
+def _check_seeds(seeds, profile) -> list[int]:
+    """The seeds to run: `seeds` (a non-empty sequence of seeds) or range(profile.num_seeds)."""
+    if seeds is None:
+        return list(range(profile.num_seeds))
+    if isinstance(seeds, str) or not isinstance(seeds, Iterable):
+        raise ValueError(f"seeds must be a sequence of integers >= 0, got {seeds!r}")
+    seeds = [check_seed(seed) for seed in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    return seeds
 
 
 @functools.lru_cache(maxsize=8)
@@ -315,6 +339,7 @@ def _crop_factors(profile):
 def splits(name: str, profile):
     """The (train, val, test) splits recipe `name` trains and is tested on (in its setting)."""
     chosen = recipe(name)
+    check_profile(profile)
     return _splits(chosen.dataset, chosen.setting(profile))
 
 
@@ -356,7 +381,8 @@ def _data_lines(dataset: str, profile_code: str) -> str:
 def show(name: str, profile, seed: int = 0) -> str:
     """The plain calls recipe `name` makes under `profile`, as code a learner could type."""
     chosen = recipe(name)
-    seed = _check_seed(seed)
+    check_profile(profile)
+    seed = check_seed(seed)
     build_args, fit_args = chosen.arguments(profile)
     shape = chosen.input_shape(profile)
     train_val = ["(train[0], train[0])", "(val[0], val[0])"] if chosen.autoencoder else []
@@ -403,7 +429,10 @@ def train(name: str, profile, seed: int = 0, verbose: bool | None = None, **chan
     recipe's training settings (any of `CHANGEABLE`, e.g. `learning_rate=1e-2`): a class
     activity is one changed call."""
     chosen = recipe(name)
-    seed = _check_seed(seed)
+    check_profile(profile)
+    seed = check_seed(seed)
+    if verbose is not None:
+        check_bool(verbose, "verbose")
     suffix = _check_changes(changes)
     setting = chosen.setting(profile)
     build_args, fit_args = chosen.arguments(profile)

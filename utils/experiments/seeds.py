@@ -4,12 +4,15 @@ per-seed table it returns (`SeedRuns`) and a summary of several such tables."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 
+import keras
 import numpy as np
 
 from utils import models, training
+from utils.checks import check_bool, check_int, check_profile, check_text
 from utils.experiments.generative import generative_scores, sample_quality
-from utils.experiments.recipes import _check_changes, _check_seed, recipe, splits, train
+from utils.experiments.recipes import _check_changes, _check_seeds, recipe, splits, train
 
 __all__ = ["LOWER_IS_BETTER", "METRIC_LABELS", "SeedRuns", "run_seeds", "scored_model", "summary"]
 
@@ -38,6 +41,27 @@ class SeedRuns:
     scores: list[dict]  # per seed: {"dice": ..., "iou": ..., "hd95": ...}
     histories: list[dict] = dataclasses.field(default_factory=list)
 
+    def __post_init__(self):
+        check_text(self.name, "name")
+        if isinstance(self.seeds, str) or not isinstance(self.seeds, Sequence):
+            raise ValueError(f"seeds must be a sequence of integers >= 0, got {self.seeds!r}")
+        for seed in self.seeds:
+            check_int(seed, "seeds", minimum=0, expected="a sequence of integers >= 0")
+        if (
+            not isinstance(self.scores, Sequence)
+            or len(self.scores) != len(self.seeds)
+            or not all(isinstance(score, dict) for score in self.scores)
+        ):
+            raise ValueError(
+                f"scores must hold one dict of metrics per seed ({len(self.seeds)}), got "
+                f"{self.scores!r}"
+            )
+        if self.histories and len(self.histories) != len(self.seeds):
+            raise ValueError(
+                f"histories must be empty or hold one per seed ({len(self.seeds)}), got "
+                f"{len(self.histories)}"
+            )
+
     def values(self, metric: str) -> np.ndarray:
         """The per-seed values of `metric`."""
         if not self.scores or metric not in self.scores[0]:
@@ -57,6 +81,7 @@ class SeedRuns:
     def last_change(self, key: str = "val_iou", last: int = 3) -> np.ndarray:
         """Per seed, how far `key` moved over the last `last` epochs (highest - lowest): small
         numbers mean the training had levelled off."""
+        check_int(last, "last", minimum=1)
         if not self.histories or key not in self.histories[0]:
             known = sorted(k for k in (self.histories or [{}])[0] if k not in ("log", "seconds"))
             raise ValueError(f"key must be one of {known}, got {key!r}")
@@ -86,6 +111,10 @@ def run_seeds(
     `generative_scores` (the sample-quality measure of `sample_quality`). `changes` change the
     recipe's training as in `train`."""
     chosen = recipe(name)
+    check_profile(profile)
+    check_bool(verbose, "verbose")
+    if head is not None:
+        check_int(head, "head", minimum=1)
     suffix = _check_changes(changes)
     is_generator = chosen.builder is models.build_vae
     if chosen.autoencoder and not is_generator:
@@ -96,9 +125,7 @@ def run_seeds(
         raise ValueError(
             f"run_seeds scores the VAEs of the crops; {name!r} learns {chosen.dataset}"
         )
-    seeds = list(range(profile.num_seeds)) if seeds is None else [_check_seed(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = _check_seeds(seeds, profile)
     _, _, (test_images, test_masks) = splits(name, profile)
     quality = sample_quality(profile) if is_generator else None
     scores, histories = [], []
@@ -123,6 +150,8 @@ def run_seeds(
 def scored_model(model, head: int | None = None):
     """The one-output model that is scored: a deep-supervised model's mean of heads, or its
     sub-network L`head`; any other model as it is (`head` must then be None)."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a Keras model, got {type(model).__name__}")
     supervised = isinstance(model.output, (list, tuple)) and len(model.output) > 1
     if head is not None:
         if not supervised:
@@ -136,13 +165,17 @@ def scored_model(model, head: int | None = None):
 def summary(runs, metrics=None, labels=None) -> str:
     """One row per `SeedRuns` in `runs`: mean ± sd of each metric over the seeds (default: the
     metrics of the first), with the number of seeds; `labels` renames the rows."""
-    runs = list(runs)
-    if not runs:
-        raise ValueError("runs must hold at least one SeedRuns")
+    runs = list(runs) if isinstance(runs, Iterable) and not isinstance(runs, str) else None
+    if not runs or not all(isinstance(run, SeedRuns) for run in runs):
+        raise ValueError(f"runs must be a non-empty sequence of SeedRuns, got {runs!r}")
+    if isinstance(metrics, str):
+        raise ValueError(f"metrics must be a list of metric names, got {metrics!r}")
     metrics = list(metrics or runs[0].scores[0])
     labels = list(labels or [run.name for run in runs])
     if len(labels) != len(runs):
         raise ValueError(f"labels must name each of the {len(runs)} runs, got {len(labels)}")
+    if not all(isinstance(label, str) and label for label in labels):
+        raise ValueError(f"labels must be non-empty strings, got {labels!r}")
     width = max(len(label) for label in labels) + 2
     columns = {m: max(16, len(METRIC_LABELS.get(m, m)) + 2) for m in metrics}
     header = f"{'':<{width}}{'seeds':>5}" + "".join(

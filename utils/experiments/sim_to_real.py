@@ -3,10 +3,19 @@ and a test block, the synthetic nuclei UNet fine-tuned on it over seeds."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 
 from utils import data, metrics, models, training
-from utils.experiments.recipes import _check_seed, checkpoint_name, recipe, train
+from utils.checks import (
+    check_bool,
+    check_choice,
+    check_finite,
+    check_int,
+    check_profile,
+    check_seed,
+)
+from utils.experiments.recipes import _check_seeds, checkpoint_name, recipe, train
 from utils.experiments.seeds import SeedRuns
 
 __all__ = [
@@ -57,6 +66,7 @@ def real_scale(profile) -> dict[str, float]:
     block only: the downscaling `factor` that gives its nuclei the median area of the training
     nuclei (`profile.image_size`), and the `gain` that then gives them their median brightness;
     with the statistics it compares (areas in pixels, intensities in [0, 1])."""
+    check_profile(profile)
     image, labels = real_field_scaled_fine_tune()
     half = image.shape[1] // 2
     real = metrics.instance_statistics(image[:, :half], labels[:, :half])
@@ -79,6 +89,7 @@ def real_blocks(profile, gain: bool = True) -> dict[str, tuple[np.ndarray, np.nd
     """The field at the scale of `real_scale` (intensities times its gain, clipped to [0, 1],
     unless `gain=False`), cropped to a square of a multiple of 8 px and split into its blocks:
     {"fine-tune": (image, labels), "test": (image, labels)}, each (H, W) with W = H / 2."""
+    check_bool(gain, "gain")
     scale = real_scale(profile)
     image, labels = data.downscale(*real_field_scaled_fine_tune(), scale["factor"])
     if gain:
@@ -94,7 +105,9 @@ def real_blocks(profile, gain: bool = True) -> dict[str, tuple[np.ndarray, np.nd
 def block_tiles(block) -> np.ndarray:
     """A block (H, W) cut into tiles of side W / 2, row by row, as (N, W/2, W/2, 1): the tiles
     that per-tile scores are reported on (8 per block)."""
-    block = np.asarray(block)
+    block = check_finite(block, "block")
+    if block.ndim != 2 or block.shape[1] < 2 or block.shape[0] < block.shape[1] // 2:
+        raise ValueError(f"block must be (H, W) with W >= 2 and H >= W / 2, got {block.shape}")
     side = block.shape[1] // 2
     return data.windows(block, side, side)
 
@@ -102,6 +115,14 @@ def block_tiles(block) -> np.ndarray:
 def predict_blocks(model, blocks) -> dict[str, np.ndarray]:
     """The probability map (H, W) of each block, each predicted whole and alone: the test
     block's prediction sees nothing of the fine-tune block."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a Keras model, got {type(model).__name__}")
+    if not isinstance(blocks, dict) or not blocks:
+        raise ValueError(f"blocks must be a dict of name -> (image, labels), got {blocks!r}")
+    for name, block in blocks.items():
+        if not isinstance(block, (tuple, list)) or len(block) != 2 or np.ndim(block[0]) != 2:
+            raise ValueError(f"blocks[{name!r}] must be (image, labels), the image (H, W)")
+        check_finite(block[0], f"blocks[{name!r}] image")
     maps = {}
     for name, (image, _) in blocks.items():
         whole = models.with_input_shape(model, (*image.shape, 1))
@@ -109,16 +130,28 @@ def predict_blocks(model, blocks) -> dict[str, np.ndarray]:
     return maps
 
 
+def _check_block(probabilities, labels) -> np.ndarray:
+    """A block's probability map and its labels, of one shape, finite; returns the truth mask."""
+    probabilities = check_finite(probabilities, "probabilities")
+    labels = check_finite(labels, "labels")
+    if probabilities.shape != labels.shape:
+        raise ValueError(
+            f"probabilities and labels must have the same shape, got {probabilities.shape} and "
+            f"{labels.shape}"
+        )
+    return (labels > 0).astype(np.float32)
+
+
 def real_threshold(probabilities, labels) -> float:
     """The threshold (of `metrics.THRESHOLDS`) with the best Dice on a block: the fine-tune one."""
-    truth = (np.asarray(labels) > 0).astype(np.float32)
+    truth = _check_block(probabilities, labels)
     scores = [metrics.dice(truth, probabilities, t) for t in metrics.THRESHOLDS]
     return float(metrics.THRESHOLDS[int(np.argmax(scores))])
 
 
 def real_scores(probabilities, labels, threshold: float = 0.5) -> dict[str, float]:
     """A block's Dice, IoU and HD95, the block scored as one image (pooled)."""
-    truth = (np.asarray(labels) > 0).astype(np.float32)
+    truth = _check_block(probabilities, labels)
     return {
         "dice": metrics.dice(truth, probabilities, threshold),
         "iou": metrics.iou(truth, probabilities, threshold),
@@ -129,11 +162,18 @@ def real_scores(probabilities, labels, threshold: float = 0.5) -> dict[str, floa
 def real_windows(profile) -> tuple[np.ndarray, np.ndarray]:
     """The fine-tune block's training data: (images, masks), every window of side
     `profile.image_size` whose corner lies on a grid of an eighth of that side."""
+    check_profile(profile)
     image, labels = real_blocks(profile)["fine-tune"]
     size = profile.image_size
     stride = max(1, size // 8)
     masks = data.windows(labels > 0, size, stride).astype(np.float32)
     return data.windows(image, size, stride), masks
+
+
+def _check_epochs(num_epochs) -> None:
+    """`num_epochs`: None (the default) or an int >= 1."""
+    if num_epochs is not None:
+        check_int(num_epochs, "num_epochs", minimum=1)
 
 
 def train_on_real(
@@ -148,9 +188,11 @@ def train_on_real(
     best epoch), starting from `start` (`REAL_STARTS`); return (model,
     history). Both starts train alike: Adam from `REAL_LEARNING_RATE` with a cosine decay,
     `num_epochs` (default: 2 x the profile's, at most `REAL_EPOCHS`)."""
-    if start not in REAL_STARTS:
-        raise ValueError(f"start must be one of {REAL_STARTS}, got {start!r}")
-    seed = _check_seed(seed)
+    check_profile(profile)
+    check_choice(start, "start", REAL_STARTS)
+    seed = check_seed(seed)
+    _check_epochs(num_epochs)
+    check_bool(verbose, "verbose")
     tiles = real_windows(profile)
     size = profile.image_size
     build_args, _ = recipe("unet-nuclei").arguments(profile)
@@ -177,7 +219,10 @@ def train_on_real(
 def real_runs(profile, start: str = "synthetic", seeds=None, num_epochs=None) -> SeedRuns:
     """`train_on_real` once per seed (`num_epochs` as there), each scored on the test block at
     the threshold chosen on the fine-tune block (`real_threshold`): Dice, IoU, HD95."""
-    seeds = list(range(profile.num_seeds)) if seeds is None else [_check_seed(s) for s in seeds]
+    check_profile(profile)
+    check_choice(start, "start", REAL_STARTS)
+    seeds = _check_seeds(seeds, profile)
+    _check_epochs(num_epochs)
     blocks = real_blocks(profile)
     scores, histories = [], []
     for seed in seeds:

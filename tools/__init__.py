@@ -1,0 +1,16 @@
+"""The course's machinery: what no notebook imports (learners read `utils/`, not this).
+
+Each module runs from the repository's root as `python -m tools.<module>`, behind a `make` target:
+
+- `course`          the course's metadata: repository, notebook map (lessons and appendices, in
+                    course order), badges, setup cell — `make sync` rewrites, `make lint` checks
+- `notebooks`       the one way notebook files are read and written (as nbformat writes them)
+- `classroom`       student copies without solutions, grading of submissions — `make student`,
+                    `make grade SUBMISSIONS=dir` (its tests: `make classroom`)
+- `activities`      TEACHING.md's class activities, run and measured — `make activities`
+- `site`            the course as a static website from the stored outputs — `make site`
+- `browser`         headless Chromium for the website's and JupyterLab's checks — `make browser`
+- `benchmarks`      the course's timings, one table — `make bench`
+- `rerun_verdicts`  notebooks rerun from an empty cache, their `Verdict:` lines compared with the
+                    stored ones — `make rerun-verdicts [NOTEBOOKS=...]`
+"""
