@@ -22,6 +22,7 @@ __all__ = [
     "check_int",
     "check_number",
     "check_numpy_inputs",
+    "check_poolings",
     "check_profile",
     "check_seed",
     "check_shape",
@@ -188,6 +189,16 @@ def check_shape(shape, name: str = "input_shape") -> tuple[int, int, int]:
     if sides is None or len(sides) != 3 or min(sides) < 1:
         raise ValueError(f"{name} must be (height, width, channels) of positive ints, got {shape}")
     return sides
+
+
+def check_poolings(input_shape, num_poolings: int, shape_name: str = "input_shape") -> None:
+    """`input_shape`'s height and width survive `num_poolings` halvings (at least 1 pixel)."""
+    side = 2**num_poolings
+    if min(input_shape[:2]) < side:
+        raise ValueError(
+            f"{shape_name} {tuple(input_shape[:2])} must be at least 2**len(filters) = {side} on "
+            f"each side: {num_poolings} poolings halve it that often"
+        )
 
 
 def check_shape_and_filters(

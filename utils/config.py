@@ -14,6 +14,7 @@ from pathlib import Path
 __all__ = [
     "DEFAULT_SEED",
     "PROFILES",
+    "PROFILE_TABLE",
     "ROOT",
     "Profile",
     "cache_dir",
@@ -57,49 +58,27 @@ class Profile:
         )
 
 
+#: The three profiles side by side, field by field: (ci, cpu, gpu).
+PROFILE_TABLE = {
+    "description": (
+        "tiny: proves every cell runs",
+        "a laptop CPU: real results in minutes",
+        "the source document's full sizes",
+    ),
+    "image_size": (32, 64, 128),
+    "num_train": (16, 512, 2000),
+    "num_val": (8, 64, 200),
+    "num_test": (8, 64, 200),
+    "num_epochs": (1, 10, 40),
+    "batch_size": (8, 16, 32),
+    "width": (0.125, 0.25, 1.0),
+    "num_seeds": (2, 3, 5),
+    "comparison_size": (32, 32, 64),
+    "comparison_epochs": (1, 12, 30),
+}
 PROFILES = {
-    "ci": Profile(
-        name="ci",
-        description="tiny: proves every cell runs",
-        image_size=32,
-        num_train=16,
-        num_val=8,
-        num_test=8,
-        num_epochs=1,
-        batch_size=8,
-        width=0.125,
-        num_seeds=2,
-        comparison_size=32,
-        comparison_epochs=1,
-    ),
-    "cpu": Profile(
-        name="cpu",
-        description="a laptop CPU: real results in minutes",
-        image_size=64,
-        num_train=512,
-        num_val=64,
-        num_test=64,
-        num_epochs=10,
-        batch_size=16,
-        width=0.25,
-        num_seeds=3,
-        comparison_size=32,
-        comparison_epochs=12,
-    ),
-    "gpu": Profile(
-        name="gpu",
-        description="the source document's full sizes",
-        image_size=128,
-        num_train=2000,
-        num_val=200,
-        num_test=200,
-        num_epochs=40,
-        batch_size=32,
-        width=1.0,
-        num_seeds=5,
-        comparison_size=64,
-        comparison_epochs=30,
-    ),
+    name: Profile(name=name, **{field: values[column] for field, values in PROFILE_TABLE.items()})
+    for column, name in enumerate(("ci", "cpu", "gpu"))
 }
 
 

@@ -21,6 +21,7 @@ from utils.checks import (
     check_filters,
     check_int,
     check_number,
+    check_poolings,
     check_shape,
     check_shape_and_filters,
     check_text,
@@ -67,9 +68,9 @@ __all__ = [
 UPSAMPLINGS = ("nearest", "bilinear", "transpose")
 
 
-def _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout, name, **flags):
+def _check_unet_arguments(input_shape, filters, num_classes, upsampling, dropout, name, flags):
     """The arguments every UNet builder shares, checked; returns (input_shape, filters,
-    num_classes) as plain ints. `flags` are the builder's True/False options."""
+    num_classes) as plain ints. `flags` holds the builder's True/False options by name."""
     input_shape, filters = check_shape_and_filters(input_shape, filters)
     factor = 2 ** (len(filters) - 1)
     if input_shape[0] % factor or input_shape[1] % factor:
@@ -145,15 +146,9 @@ def build_unet(
     """UNet: an encoder of conv blocks and 2x2 max poolings, a bottleneck, and a decoder that
     upsamples, concatenates the encoder's feature map of the same size (the skip connection),
     and convolves. Depth follows `len(filters)`; the defaults are the source document's model."""
+    flags = {"skip_connections": skip_connections, "batch_norm": batch_norm}
     input_shape, filters, num_classes = _check_unet_arguments(
-        input_shape,
-        filters,
-        num_classes,
-        upsampling,
-        dropout,
-        name,
-        skip_connections=skip_connections,
-        batch_norm=batch_norm,
+        input_shape, filters, num_classes, upsampling, dropout, name, flags
     )
     inputs = keras.Input(input_shape, name="image")
     x, skips = inputs, []
@@ -202,15 +197,9 @@ def build_unet_plus_plus(
     `head1` ... `headL`, L = len(filters) - 1); without it, one head on x^{0,L}. Every node is
     named `x{i}{j}` so that `prune_unet_plus_plus` and learners can find it.
     """
+    flags = {"deep_supervision": deep_supervision, "batch_norm": batch_norm}
     input_shape, filters, num_classes = _check_unet_arguments(
-        input_shape,
-        filters,
-        num_classes,
-        upsampling,
-        dropout,
-        name,
-        deep_supervision=deep_supervision,
-        batch_norm=batch_norm,
+        input_shape, filters, num_classes, upsampling, dropout, name, flags
     )
     if len(filters) < 2:
         raise ValueError(f"filters must have at least 2 entries (one pooling), got {filters}")
@@ -289,11 +278,7 @@ def build_feature_network(
     input_shape, filters = check_shape_and_filters(input_shape, filters)
     num_features = check_int(num_features, "num_features", minimum=1)
     num_outputs = check_int(num_outputs, "num_outputs", minimum=1)
-    if min(input_shape[:2]) < 2 ** len(filters):
-        raise ValueError(
-            f"input_shape {input_shape[:2]} must be at least 2**len(filters) = {2 ** len(filters)}"
-            f" on each side: {len(filters)} poolings halve it that often"
-        )
+    check_poolings(input_shape, len(filters))
     inputs = layers.Input(shape=input_shape, name="image")
     x = inputs
     for level, width in enumerate(filters, start=1):

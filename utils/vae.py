@@ -12,6 +12,7 @@ from utils.checks import (
     check_bool,
     check_int,
     check_number,
+    check_poolings,
     check_seed,
     check_shape_and_filters,
     check_text,
@@ -49,11 +50,7 @@ def build_vae_encoder(input_shape=(128, 128, 1), latent_dim: int = 16, filters=V
     # key in `training.fit`, does not depend on what else was built before in the session.
     input_shape, filters = check_shape_and_filters(input_shape, filters)
     latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
-    if min(input_shape[:2]) < 2 ** len(filters):
-        raise ValueError(
-            f"input_shape {input_shape[:2]} must be at least 2**len(filters) = {2 ** len(filters)}"
-            f" on each side: the encoder pools {len(filters)} times"
-        )
+    check_poolings(input_shape, len(filters))
     inputs = layers.Input(shape=input_shape, name="image")
     x = inputs
     for level, width in enumerate(filters, start=1):
