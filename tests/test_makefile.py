@@ -61,8 +61,13 @@ def test_make_lab_answers_http(tmp_path):
 
 
 def make(*arguments):
+    # --no-print-directory: run under `make test`, a nested make would add "Entering directory"
     result = subprocess.run(
-        ["make", *arguments], cwd=setup.ROOT, capture_output=True, text=True, timeout=120
+        ["make", "--no-print-directory", *arguments],
+        cwd=setup.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
