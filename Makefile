@@ -32,7 +32,7 @@ UNIT_MARKERS := not training and not classroom and not browser
 CI_STEPS := test onednn-on onednn-off colab classroom browser
 
 .PHONY: help venv lab test unit ci ci-steps onednn-on onednn-off colab classroom browser student \
-	grade activities wheelhouse site lint format notebooks rerun-verdicts bench sync clean
+	grade activities wheelhouse site lint format notebooks rerun-verdicts diff-outputs bench sync clean
 
 venv: $(STAMP) ## create .venv and install the pinned packages (once)
 
@@ -138,6 +138,12 @@ notebooks: $(STAMP) ## re-execute the notebooks (cpu profile) and store their ou
 # says, off by default) and compare their `Verdict:` lines with the stored ones. Stores nothing.
 rerun-verdicts: $(STAMP) ## rerun notebooks from an empty cache and diff their Verdict: lines (NOTEBOOKS=...)
 	$(BIN)/python -m tools.rerun_verdicts $(NOTEBOOKS)
+
+# After a refactoring: the text outputs of two executions of the notebooks (folders OLD and NEW,
+# e.g. from `jupyter nbconvert --execute --output-dir`), cell by cell; epoch times left out.
+diff-outputs: $(STAMP) ## compare two executions' text outputs, cell by cell (OLD=dir NEW=dir)
+	@test -n "$(OLD)" -a -n "$(NEW)" || { echo "usage: make diff-outputs OLD=<folder> NEW=<folder>"; exit 1; }
+	$(BIN)/python -m tools.diff_outputs "$(OLD)" "$(NEW)"
 
 bench: $(STAMP) ## print the course's benchmarks
 	$(BIN)/python -m tools.benchmarks

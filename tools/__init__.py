@@ -13,4 +13,6 @@ Each module runs from the repository's root as `python -m tools.<module>`, behin
 - `benchmarks`      the course's timings, one table — `make bench`
 - `rerun_verdicts`  notebooks rerun from an empty cache, their `Verdict:` lines compared with the
                     stored ones — `make rerun-verdicts [NOTEBOOKS=...]`
+- `diff_outputs`    two executions' text outputs compared cell by cell (after a refactoring) —
+                    `make diff-outputs OLD=dir NEW=dir`
 """
