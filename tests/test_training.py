@@ -110,12 +110,25 @@ def test_strategy_on_one_gpu_computes_in_float16(monkeypatch):
         ({"num_epochs": 0}, r"num_epochs must be a positive integer or None, got 0"),
         ({"batch_size": 2.5}, r"batch_size must be a positive integer or None, got 2.5"),
         ({"loss": None}, r"got None \(loss=None is only for a models.VAE\)"),
+        ({"name": 3}, r"name must be letters"),
+        ({"num_epochs": True}, r"num_epochs must be a positive integer or None, got True"),
+        ({"augment": "yes"}, r"augment must be True or False"),
+        ({"learning_rate": 0}, r"learning_rate must be a finite number > 0"),
+        ({"seed": -1}, r"seed must be an integer >= 0"),
+        ({"verbose": "no"}, r"verbose must be True or False"),
+        ({"use_cache": 1}, r"use_cache must be True or False"),
     ],
 )
 def test_bad_arguments(splits, kwargs, message):
     train, val, _ = splits
     with pytest.raises(ValueError, match=message):
         training.fit(tiny_unet(), train, val, TINY, **{"name": "ok", **kwargs})
+
+
+def test_a_profile_is_needed(splits):
+    train, val, _ = splits
+    with pytest.raises(ValueError, match=r"profile must be a Profile"):
+        training.fit(tiny_unet(), train, val, "cpu", "ok")
 
 
 def test_a_vae_trains_only_with_its_own_loss(splits):

@@ -33,7 +33,6 @@ TRAINING_CODE = {
         "build",
         "fit",
         "_Settings",
-        "_check_arguments",
         "_jit_compile",
         "_compile",
         "_build_optimizer",
@@ -70,6 +69,7 @@ EXEMPT = {
     "utils.training.EpochLine": "prints one line per epoch and times it; the weights never see it",
     "utils.training.fingerprint": "hashes the data: the key's data part",
     "utils.training._cache_key": "computes the key itself",
+    "utils.training._check_arguments": "raises on bad arguments of `fit`, changes nothing",
     "utils.cache_key": "computes the key's code part",
     "utils.config": "settings and paths: where the checkpoint is written, not what it holds",
     "utils.checks": (

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import numbers
 import time
 from collections.abc import Callable
 
@@ -15,6 +14,7 @@ import keras
 import numpy as np
 
 from utils import cache_key, data, losses, metrics, models
+from utils.checks import check_bool, check_int, check_number, check_profile, check_seed
 from utils.config import cache_dir
 from utils.timing import seconds_per_image
 
@@ -138,6 +138,11 @@ def fit(
     notebook reuses it instead of training again (`use_cache=False` forces training).
     """
     _check_arguments(model, name, loss, schedule, num_epochs, batch_size, augment)
+    check_profile(profile)
+    check_number(learning_rate, "learning_rate", 0, low_open=True)
+    seed = check_seed(seed)
+    for flag, value in (("use_cache", use_cache), ("verbose", verbose)):
+        check_bool(value, flag)
     settings = _Settings(
         loss,
         learning_rate,
@@ -160,7 +165,7 @@ def fit(
 
 def _check_arguments(model, name, loss, schedule, num_epochs, batch_size, augment) -> None:
     """A clear ValueError for each bad argument of `fit`, before anything is built or trained."""
-    if not name or not all(c.isalnum() or c in "-_." for c in name):
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_." for c in name):
         raise ValueError(f"name must be letters, digits, '-', '_' or '.', got {name!r}")
     if isinstance(model, models.VAE):
         if loss is not None:
@@ -168,10 +173,11 @@ def _check_arguments(model, name, loss, schedule, num_epochs, batch_size, augmen
                 f"loss must be None for a models.VAE (its train_step computes the negative ELBO), "
                 f"got {loss!r}"
             )
-    elif loss not in LOSSES:
+    elif not isinstance(loss, str) or loss not in LOSSES:
         only_vae = " (loss=None is only for a models.VAE)" if loss is None else ""
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}{only_vae}")
-    if schedule not in ("constant", "cosine"):
+    check_bool(augment, "augment")
+    if not isinstance(schedule, str) or schedule not in ("constant", "cosine"):
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
     if loss in REGRESSION and augment:
         raise ValueError(
@@ -179,8 +185,8 @@ def _check_arguments(model, name, loss, schedule, num_epochs, batch_size, augmen
             "their regression targets"
         )
     for argument, value in (("num_epochs", num_epochs), ("batch_size", batch_size)):
-        if value is not None and (not isinstance(value, numbers.Integral) or value < 1):
-            raise ValueError(f"{argument} must be a positive integer or None, got {value!r}")
+        if value is not None:
+            check_int(value, argument, minimum=1, expected="a positive integer or None")
 
 
 def _cache_key(model: keras.Model, train, val, settings: _Settings) -> str:
