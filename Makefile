@@ -106,19 +106,26 @@ colab: $(COLAB_STAMP) ## CI: unit tests and notebooks under Colab's versions (.v
 student: $(STAMP) ## write student copies of the notebooks into students/ (no solutions)
 	$(BIN)/python -m tools.classroom student --out students
 
-# Grade a folder of submitted notebooks: grades/grades.csv and grades/grades.md.
+# Grade a folder of submitted notebooks: grades/grades.csv and grades/grades.md. Each submission
+# runs in a sandbox (bubblewrap: `apt-get install bubblewrap`); where there is none, grading refuses
+# unless UNSANDBOXED=1 says you accept running the students' code as yourself.
 GRADE_TIMEOUT ?= 600
-grade: $(STAMP) ## grade a folder of submissions: make grade SUBMISSIONS=dir (into grades/)
+GRADE_MEMORY_GB ?= 4
+GRADE_PROCESSES ?= 1024
+grade: $(STAMP) ## grade a folder of submissions in a sandbox: make grade SUBMISSIONS=dir (into grades/)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of notebooks>"; exit 1; }
-	$(BIN)/python -m tools.classroom grade "$(SUBMISSIONS)" --out grades --timeout $(GRADE_TIMEOUT)
+	$(BIN)/python -m tools.classroom grade "$(SUBMISSIONS)" --out grades --timeout $(GRADE_TIMEOUT) \
+		--memory-gb $(GRADE_MEMORY_GB) --max-processes $(GRADE_PROCESSES) $(if $(UNSANDBOXED),--unsandboxed)
 
 # The class activities of TEACHING.md, run in the active profile (COURSE_PROFILE, cpu by default).
 activities: $(STAMP) ## run TEACHING.md's class activities and print what each does
 	$(BIN)/python -m tools.activities
 
 # The grading tests: made-up submissions (right, wrong, raising, endless, corrupt) graded.
-classroom: $(STAMP) ## CI: grading tests on made-up submissions
-	COURSE_PROFILE=ci $(BIN)/python -m pytest -m classroom tests/test_classroom.py tests/test_activities.py
+classroom: $(STAMP) ## CI: the sandbox, and grading made-up submissions (honest and hostile)
+	@command -v bwrap >/dev/null || { echo "make classroom needs bubblewrap: apt-get install bubblewrap"; exit 1; }
+	COURSE_PROFILE=ci $(BIN)/python -m pytest -m classroom tests/test_sandbox.py tests/test_classroom.py \
+		tests/test_activities.py
 
 lint: $(STAMP) ## ruff (lint and format check) and the notebooks' map, badges and setup cell
 	$(BIN)/ruff check .

@@ -70,11 +70,12 @@ def test_the_mistakes_of_notebook_01_are_graded_wrong_with_a_reason(tmp_path):
     for path in (tmp_path / "submissions").glob("*.ipynb"):
         if "01_convolution" not in path.name:
             path.unlink()
-    graded = classroom.grade_one(next((tmp_path / "submissions").glob("*.ipynb")), timeout=300)
+    path = next((tmp_path / "submissions").glob("*.ipynb"))
+    graded = classroom.grade_one(path, classroom.sandbox.Limits(seconds=300))
     assert graded["status"] == "ran"
-    for exercise in ("Exercise 4", "Exercise 5"):
+    for exercise, hint in (("Exercise 4", "pads the extra row"), ("Exercise 5", "largest pixel")):
         outcome, message = graded["results"][exercise]
-        assert outcome == "wrong" and "values differ" in message
+        assert outcome == "wrong" and "values differ" in message and hint in message
 
 
 TEACHING = ROOT / "TEACHING.md"

@@ -6,11 +6,13 @@ CI's extra pass (`make classroom`), not in `make test`.
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from tools import classroom
 from tools.course import NOTEBOOK_DIR, NOTEBOOKS
+from utils.config import ROOT
 
 EXERCISE_NOTEBOOKS = [stem for stem in NOTEBOOKS if stem != "00_start_here"]
 
@@ -89,7 +91,7 @@ def test_student_copy_of_a_made_up_notebook():
             {
                 "cell_type": "code",
                 "metadata": {"tags": ["exercise"]},
-                "source": ['check(answer, 2, name="Exercise 1")'],
+                "source": ['check(answer, exercise="01.1")'],
                 "outputs": [{"output_type": "stream", "name": "stdout", "text": ["x"]}],
                 "execution_count": 3,
             },
@@ -114,43 +116,100 @@ def test_a_submission_is_matched_to_its_course_notebook():
     assert classroom.course_notebook("notes.ipynb") is None
 
 
-# --- grading: runs notebooks (CI's extra pass, `make classroom`) -------------------------------
+# --- grading: runs notebooks in the sandbox (CI's extra pass, `make classroom`) ----------------
 
 STEM = "01_convolution_by_hand"
-RIGHT = {  # Exercise name -> (what the exercise cell has, what a right answer puts there)
-    "Exercise 1": ("answer = None", "answer = (12, 13)"),
-    "Exercise 2": ("answer = None", "answer = [[12, 16], [24, 28]]"),
-    "Exercise 3": ("answer = None", "answer = 15"),
-    "Exercise 4": (
-        "    return None  # your code here",
+BLANK_VALUE, BLANK_BODY = "answer = None", "    return None  # your code here"
+RIGHT = {  # exercise id -> (what the exercise cell has, what a right answer puts there)
+    "01.1": (BLANK_VALUE, "answer = (12, 13)"),
+    "01.2": (BLANK_VALUE, "answer = [[12, 16], [24, 28]]"),
+    "01.3": (BLANK_VALUE, "answer = 15"),
+    "01.4": (
+        BLANK_BODY,
         "    rows, cols = K.shape\n"
         "    pads = ((rows - 1) // 2, rows // 2), ((cols - 1) // 2, cols // 2)\n"
         "    return correlate_by_hand(np.pad(X, pads), K)",
     ),
-    "Exercise 5": (
-        "    return None  # your code here",
+    "01.5": (
+        BLANK_BODY,
         "    windows = X.reshape(G.shape[0], 2, G.shape[1], 2)\n"
         "    winners = windows == windows.max(axis=(1, 3), keepdims=True)\n"
         "    return (winners * G[:, None, :, None]).reshape(X.shape)",
     ),
 }
 WRONG = {
-    "Exercise 1": ("answer = None", "answer = (13, 13)"),
-    "Exercise 2": ("answer = None", "answer = [[1, 2], [3, 4]]"),
-    "Exercise 3": ("answer = None", "answer = 7"),
-    "Exercise 4": ("    return None  # your code here", "    return correlate_by_hand(X, K)"),
-    "Exercise 5": ("    return None  # your code here", "    return np.ones_like(X)"),
+    "01.1": (BLANK_VALUE, "answer = (13, 13)"),
+    "01.2": (BLANK_VALUE, "answer = [[1, 2], [3, 4]]"),
+    "01.3": (BLANK_VALUE, "answer = 7"),
+    "01.4": (BLANK_BODY, "    return correlate_by_hand(X, K)"),
+    "01.5": (BLANK_BODY, "    return np.ones_like(X)"),
+}
+OTHER = "/nonexistent"  # replaced by the path of another submission, on the teacher's disk
+
+#: Made-up attacks, each one cell added after the setup (they are bounded: a sandbox that fails
+#: cannot take the machine down).
+ATTACKS = {
+    # The grade records of the old grader, forged, and the checker's own recording switched off.
+    "forges": """import json, os
+from utils import exercises
+folder = os.environ.get("COURSE_GRADING_DIR", ".")
+with open(os.path.join(folder, "answers.jsonl"), "a") as log:
+    for k in range(1, 6):
+        log.write(json.dumps({"exercise": f"01.{k}", "outcome": "correct"}) + "\\n")
+exercises._record = lambda entry: None""",
+    # The checker patched to say "correct" to everything.
+    "patches": """from utils import exercises
+exercises.judge_value = lambda *a, **k: ("correct", "")
+exercises.judge_function = lambda *a, **k: ("correct", "", [])
+exercises.check = lambda *a, **k: print("Exercise: correct ✓")
+exercises.check_function = lambda *a, **k: print("Exercise: correct ✓")
+check, check_function = exercises.check, exercises.check_function""",
+    # print, a builtin and json redefined to write "correct" records.
+    "redefines": """import builtins, json
+builtins.print = lambda *a, **k: None
+builtins.abs = lambda x: 0
+json.dumps = lambda *a, **k: '{"exercise": "01.1", "answer": null, "outcome": "correct"}'""",
+    # Files outside its own folder: the course, the teacher's notebooks, the machine's /tmp.
+    "writes": """from pathlib import Path
+import utils
+course = Path(utils.__file__).parent.parent
+(Path("/tmp") / "written-by-a-submission").write_text("x")  # its own /tmp: harmless
+for target in (course / "utils" / "evil.py", course / "README.md", Path("/etc/evil")):
+    target.write_text("overwritten")""",
+    # Another submission, on the teacher's disk, and the answer key.
+    "reads": f"""from utils import answers
+print(open({OTHER!r}).read()[:100])""",
+    "reads-key": """from utils import answers
+check(answers.EXERCISES["01.1"].expected(None), exercise="01.1")""",
+    # Memory until refused (at most 12 GiB, in 256 MiB steps).
+    "memory": """chunks = []
+for _ in range(48):
+    chunks.append(np.ones(2**25))  # 256 MiB, written: resident""",
+    # Processes until refused (at most 3000, each gone after 3 s).
+    "forks": """import os, time
+for _ in range(3000):
+    if os.fork() == 0:
+        time.sleep(3)
+        os._exit(0)""",
+    # The network.
+    "socket": """import socket
+socket.create_connection(("1.1.1.1", 80), timeout=5)""",
 }
 
 
-def submission(tmp_path, answers, extra_cell=None):
+def exercise_cell(cell, exercise):
+    source = "".join(cell["source"])
+    return classroom.EXERCISE_TAG in classroom.tags(cell) and f'exercise="{exercise}"' in source
+
+
+def submission(answers, extra_cell=None):
     """The student copy of notebook 01 with `answers` filled in (and `extra_cell` after setup)."""
     notebook = classroom.student_copy(load(STEM))
     for cell in notebook["cells"]:
         source = "".join(cell["source"])
-        for name, (blank, filled) in answers.items():
-            if classroom.EXERCISE_TAG in classroom.tags(cell) and f'name="{name}"' in source:
-                assert blank in source, name
+        for exercise, (blank, filled) in answers.items():
+            if exercise_cell(cell, exercise):
+                assert blank in source, exercise
                 source = source.replace(blank, filled)
         cell["source"] = source.splitlines(True)
     if extra_cell:
@@ -159,41 +218,82 @@ def submission(tmp_path, answers, extra_cell=None):
     return notebook
 
 
+def rows_by_submission(csv_path):
+    rows = list(__import__("csv").DictReader(csv_path.open(encoding="utf-8")))
+    by = {}
+    for row in rows:
+        by.setdefault(row["submission"].split("_")[0], []).append(row)
+    return by
+
+
 @pytest.mark.classroom
 def test_grading_made_up_submissions(tmp_path):
     folder = tmp_path / "submissions"
     folder.mkdir()
     made_up = {
-        "all-right": submission(tmp_path, RIGHT),
-        "all-wrong": submission(tmp_path, WRONG),
-        "raises": submission(tmp_path, RIGHT, 'raise RuntimeError("a bug before the exercises")'),
-        "never-ends": submission(tmp_path, RIGHT, "while True:\n    pass"),
+        "all-right": submission(RIGHT),
+        "all-wrong": submission(WRONG),
+        "raises": submission(RIGHT, 'raise RuntimeError("a bug before the exercises")'),
+        "never-ends": submission(RIGHT, "while True:\n    pass"),
     }
+    other = folder / f"all-right_{STEM}.ipynb"
+    for name, code in ATTACKS.items():
+        answers = {} if name in ("forges", "patches", "redefines") else RIGHT
+        made_up[name] = submission(answers, code.replace(OTHER, str(other)))
     for name, notebook in made_up.items():
         (folder / f"{name}_{STEM}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
     (folder / f"corrupt_{STEM}.ipynb").write_text('{"cells": [', encoding="utf-8")
     (folder / "notes.txt").write_text("not a notebook", encoding="utf-8")
-    csv_path = classroom.grade(folder, tmp_path / "grades", timeout=90)
-    rows = list(__import__("csv").DictReader(csv_path.open(encoding="utf-8")))
-    by = {}
-    for row in rows:
-        by.setdefault(row["submission"].split("_")[0], []).append(row)
-    assert {r["status"] for r in by["all-right"]} == {"ran"}
-    assert [r["outcome"] for r in by["all-right"]] == ["correct"] * 5
-    assert [r["outcome"] for r in by["all-wrong"]] == ["wrong"] * 5
-    assert "values differ" in by["all-wrong"][1]["message"]
-    assert "on case 1" in by["all-wrong"][3]["message"]  # the function's case, named
+    limits = classroom.sandbox.Limits(seconds=120, memory_bytes=3 * 2**30, processes=256)
+    csv_path = classroom.grade(folder, tmp_path / "grades", limits=limits)
+    by = rows_by_submission(csv_path)
+    outcomes = {name: [r["outcome"] for r in rows] for name, rows in by.items()}
+    status = {name: (rows[0]["status"], rows[0]["detail"]) for name, rows in by.items()}
+    # The honest ones grade as they always did.
+    assert status["all-right"][0] == "ran" and outcomes["all-right"] == ["correct"] * 5
+    assert outcomes["all-wrong"] == ["wrong"] * 5
+    messages = [r["message"] for r in by["all-wrong"]]
+    assert "valid: ⌊(n − k_eff)/s⌋ + 1" in messages[0]  # a hint, not the answer
+    assert not any(str(value) in messages[0] for value in (12, 13))
+    assert "✗ an even 2×2 kernel" in messages[3] and "pads the extra row" in messages[3]
+    assert status["raises"][0] == "raised" and "RuntimeError" in status["raises"][1]
+    assert outcomes["raises"] == ["correct"] * 5  # later cells still ran
+    assert status["never-ends"][0] == "timed out"
+    assert set(outcomes["never-ends"]) == {"not reached"}
+    assert status["corrupt"][0] == "not a notebook" and status["notes.txt"][0] == "not a notebook"
+    # Nothing a submission forges, patches or redefines makes an answer correct.
+    for name in ("forges", "patches", "redefines"):
+        assert "correct" not in outcomes[name], (name, outcomes[name])
+    # Writing outside its folder, reading another submission or the key, the network: refused.
+    assert status["writes"][0] == "blocked by the sandbox", status["writes"]
     assert (
-        by["raises"][0]["status"] == "ran with errors"
-        and "RuntimeError" in by["raises"][0]["detail"]
+        not (ROOT / "utils" / "evil.py").exists()
+        and not Path("/tmp/written-by-a-submission").exists()
     )
-    assert [r["outcome"] for r in by["raises"]] == ["correct"] * 5  # later cells still ran
-    assert by["never-ends"][0]["status"] == "timed out"
-    assert {r["outcome"] for r in by["never-ends"]} == {"not reached"}
-    assert by["corrupt"][0]["status"] == "not a notebook"
-    assert by["notes.txt"][0]["status"] == "not a notebook"
+    assert status["reads"][0] == "raised" and "FileNotFoundError" in status["reads"][1]
+    assert status["reads-key"][0] == "raised" and "EXERCISES" in status["reads-key"][1]
+    assert outcomes["reads-key"] == ["correct"] * 5  # its own (right) answers still count
+    assert status["socket"][0] == "blocked by the sandbox", status["socket"]
+    assert "Network is unreachable" in status["socket"][1]
+    # Memory and processes: bounded, and the table says which.
+    assert status["memory"][0] == "killed for memory", status["memory"]
+    assert status["forks"][0] == "blocked by the sandbox", status["forks"]
+    assert "Resource temporarily unavailable" in status["forks"][1]
     summary = (tmp_path / "grades" / "grades.md").read_text(encoding="utf-8")
     assert "| 5 / 5 |" in summary and "timed out" in summary
+    print(summary)  # the closing note's table (pytest -s)
+
+
+def test_grading_refuses_without_isolation_unless_told(tmp_path, monkeypatch):
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    (submissions / "notes.txt").write_text("not a notebook", encoding="utf-8")
+    monkeypatch.setattr(classroom.sandbox, "isolation_problem", lambda: "no bubblewrap here")
+    with pytest.raises(classroom.IsolationUnavailable, match=r"no bubblewrap here.*--unsandboxed"):
+        classroom.grade(submissions, tmp_path / "grades")
+    assert classroom.main(["grade", str(submissions), "--out", str(tmp_path / "g")]) == 2
+    csv_path = classroom.grade(submissions, tmp_path / "grades", unsandboxed=True)
+    assert "not a notebook" in csv_path.read_text(encoding="utf-8")
 
 
 def test_grading_skips_hidden_checkpoint_copies(tmp_path):
@@ -203,6 +303,7 @@ def test_grading_skips_hidden_checkpoint_copies(tmp_path):
         "{}", encoding="utf-8"
     )
     (submissions / "notes.txt").write_text("not a notebook", encoding="utf-8")
-    csv_path = classroom.grade(submissions, tmp_path / "grades", timeout=30)
+    # Nothing here is run: no sandbox needed.
+    csv_path = classroom.grade(submissions, tmp_path / "grades", timeout=30, unsandboxed=True)
     rows = csv_path.read_text(encoding="utf-8").splitlines()[1:]
     assert len(rows) == 1 and rows[0].startswith("notes.txt,")

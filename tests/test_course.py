@@ -13,6 +13,8 @@ import pytest
 
 from tools import classroom, course, rerun_verdicts, site
 from tools.notebooks import notebook_text, read_notebook, write_notebook
+from utils import answers
+from utils.exercises import ValueExercise
 
 
 def test_urls_follow_the_repository():
@@ -107,7 +109,7 @@ def fake_notebook(stem):
         "execution_count": 2,
         "metadata": {"tags": ["exercise"]},
         "outputs": [{"name": "stdout", "output_type": "stream", "text": ["Verdict: A.\n"]}],
-        "source": f'check(answer, 2, name="Exercise {stem}")',
+        "source": f'check(answer, exercise="{stem.split("_")[0]}.1")',
     }
     return {
         "cells": [
@@ -196,15 +198,24 @@ def test_student_copies_and_grading_include_appendices(folder, tmp_path, monkeyp
         folder / "04a_receptive_fields.ipynb", submissions / "alice_04a_receptive_fields.ipynb"
     )
 
-    def graded(path, timeout):  # grading runs the notebook: here, what a right answer records
-        return {"status": "ran", "detail": "", "results": {}, "seconds": 0.0}
+    def graded(path, *args, **kwargs):  # grading runs the notebook: here, what it would record
+        return {
+            "status": "ran",
+            "detail": "",
+            "results": {"Exercise 1": ("correct", "")},
+            "seconds": 0.0,
+        }
 
+    appendix = ValueExercise("04a.1", lambda profile: 2, lambda answer: "")
+    monkeypatch.setitem(answers.EXERCISES, "04a.1", appendix)  # its exercise, in the answer key
     monkeypatch.setattr(classroom, "grade_one", graded)
-    csv_path = classroom.grade(submissions, tmp_path / "grades", source=folder)
+    csv_path = classroom.grade(submissions, tmp_path / "grades", source=folder, unsandboxed=True)
     rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
-    assert [(row["notebook"], row["exercise"]) for row in rows] == [
-        ("04a_receptive_fields", "Exercise 04a_receptive_fields")
+    assert [(row["notebook"], row["exercise"], row["outcome"]) for row in rows] == [
+        ("04a_receptive_fields", "Exercise 1", "correct")
     ]
+    assert answers.exercises_of("04a_receptive_fields") == ["04a.1"]
+    assert "04a.1" not in answers.exercises_of("04_unet")
 
 
 def test_the_site_stages_appendices_in_course_order(folder, tmp_path):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from utils.exercises import check, check_function
+from utils.exercises import check, check_function, decode, encode
 
 
 def verdict(capsys, *args, **kwargs) -> str:
@@ -24,7 +24,7 @@ def test_right_and_wrong_numbers(capsys):
 
 def test_shape_mismatch_is_explained(capsys):
     out = verdict(capsys, np.zeros((2, 3)), np.zeros((3, 2)))
-    assert "expected shape (3, 2), got (2, 3)" in out
+    assert "answer 6 values" in out
 
 
 def test_strings_compare_exactly(capsys):
@@ -33,7 +33,7 @@ def test_strings_compare_exactly(capsys):
 
 
 def test_strict_raises_for_solutions():
-    with pytest.raises(AssertionError, match="values differ"):
+    with pytest.raises(AssertionError, match="a different value"):
         check(1.0, 2.0, strict=True)
     with pytest.raises(AssertionError, match="not answered"):
         check(None, 2.0, strict=True)
@@ -55,16 +55,19 @@ CASES = [(np.arange(3.0),), (np.ones((2, 2)),)]
 
 def test_a_function_is_checked_on_the_checkers_own_inputs(capsys):
     check_function(lambda x: x + x, reference_double, CASES, name="Exercise 9")
-    assert capsys.readouterr().out == "Exercise 9: correct ✓\n"
+    assert capsys.readouterr().out == (
+        "Exercise 9: correct ✓ (2 of 2 cases pass)\n  ✓ case 1\n  ✓ case 2\n"
+    )
 
 
 def test_a_wrong_function_is_told_which_case_and_value(capsys):
-    check_function(lambda x: x * x, reference_double, CASES, name="Exercise 9")
+    check_function(lambda x: x * x if x.ndim == 1 else x + x, reference_double, CASES, name="Ex 9")
     out = capsys.readouterr().out
-    assert "not yet ✗ (on case 1 (array of shape (3,)): 1 of 3 values differ" in out
-    assert "the first at index (1,): expected 2, got 1" in out
+    assert "not yet ✗ (1 of 2 cases pass)" in out  # every case listed, passed or not
+    assert "✗ case 1: 1 of 3 values differ (the first at index (1,))" in out
+    assert "✓ case 2" in out and "expected" not in out
     check_function(lambda x: x[:1] * 2, reference_double, CASES, name="Exercise 9")
-    assert "expected shape (3,), got (1,)" in capsys.readouterr().out
+    assert "shape (1,), where the case needs (3,)" in capsys.readouterr().out
 
 
 def test_a_function_that_raises_or_is_a_stub_is_reported(capsys):
@@ -99,19 +102,56 @@ def test_lists_of_arrays_are_described_and_copied(capsys):
     assert "correct" in capsys.readouterr().out
     np.testing.assert_array_equal(case[0], np.arange(3.0))
     check_function(lambda arrays: arrays[1], lambda arrays: arrays[0] * 2, [(case,)], name="e")
-    assert "on case 1 (list of 2 arrays of shape (3,)):" in capsys.readouterr().out
+    assert "✗ case 1: 2 of 3 values differ" in capsys.readouterr().out
 
 
-def test_verdicts_go_to_the_grade_log(monkeypatch, tmp_path, capsys):
-    log = tmp_path / "grades.jsonl"
-    monkeypatch.setenv("COURSE_GRADE_LOG", str(log))
-    check(None, 1, name="Exercise 1")
-    check(2, 1, name="Exercise 2")
-    check_function(reference_double, reference_double, CASES, name="Exercise 3")
-    entries = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [(e["exercise"], e["outcome"]) for e in entries] == [
-        ("Exercise 1", "unanswered"),
-        ("Exercise 2", "wrong"),
-        ("Exercise 3", "correct"),
-    ]
-    assert entries[1]["message"] == "values differ: expected 1, got 2"
+def test_graded_checks_record_plain_data_and_judge_nothing(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_GRADING_DIR", str(tmp_path))
+    (tmp_path / "cases.json").write_text(
+        json.dumps(
+            {"01.4": {"block": False, "cases": [encode((np.ones((3, 3)), np.ones((2, 2))))]}}
+        )
+    )
+    check((12, 13), exercise="01.1")
+    check_function(lambda X, K: X[:2, :2] * K, exercise="01.4")
+    check_function(lambda X, K: 1 / 0, exercise="01.4")
+    out = capsys.readouterr().out
+    assert "correct" not in out and "recorded for grading" in out
+    entries = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
+    assert decode(entries[0]["answer"]) == (12, 13) and "outcome" not in entries[0]
+    assert decode(entries[1]["results"])[0].shape == (2, 2)
+    assert decode(entries[2]["results"]) == [{"raised": "ZeroDivisionError: division by zero"}]
+
+
+def test_encode_and_decode_plain_data_only():
+    value = (1, 2.5, "x", None, [np.arange(6, dtype=np.float32).reshape(2, 3)], {"a": True})
+    back = decode(json.loads(json.dumps(encode(value))))
+    assert back[:4] == (1, 2.5, "x", None) and back[5] == {"a": True}
+    np.testing.assert_array_equal(back[4][0], value[4][0])
+    assert decode(encode(object())).name == "object"  # never pickled: a name that matches nothing
+    for bad in (
+        {"array": "AAAA", "dtype": "object", "shape": [1]},
+        {"eval": "1"},
+        {"a": 1, "b": 2},
+    ):
+        with pytest.raises(ValueError):
+            decode(bad)
+    with pytest.raises(ValueError, match="larger than"):
+        decode({"array": "", "dtype": "float64", "shape": [10**9]})
+
+
+def test_the_key_judges_with_hints_never_the_answer(capsys):
+    check((13, 13), exercise="01.1")
+    check(None, exercise="01.3")
+    check(15, exercise="01.3")
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[0]
+        == "Exercise 1: not yet ✗ (valid: ⌊(n − k_eff)/s⌋ + 1 positions — round down, then count "
+        "the first)"
+    )
+    assert out[1].startswith("Exercise 3: not answered yet") and out[2] == "Exercise 3: correct ✓"
+    with pytest.raises(ValueError, match="exercise must be one of"):
+        check(1, exercise="99.1")
+    with pytest.raises(ValueError, match="use check_function"):
+        check(1, exercise="01.4")

@@ -111,7 +111,7 @@ def test_ci_runs_the_readme_test_command_first_then_the_makefile_steps(tmp_path)
     assert steps[0] == "test"
     assert {"onednn-on", "onednn-off", "colab", "classroom", "browser"} <= set(steps)
     assert "make test" in (setup.ROOT / "README.md").read_text(encoding="utf-8")
-    # .ci/run with stand-ins for make, apt-get and Chromium: what it would call, in order.
+    # .ci/run with stand-ins for make, apt-get, Chromium and bubblewrap: what it calls, in order.
     log, bin_dir = tmp_path / "calls", tmp_path / "bin"
     bin_dir.mkdir()
     real_make = shutil.which("make")
@@ -123,7 +123,7 @@ def test_ci_runs_the_readme_test_command_first_then_the_makefile_steps(tmp_path)
         (bin_dir / name).symlink_to(shutil.which(name))
     for chromium_found in (False, True):
         if chromium_found:
-            stand_ins |= {"chromium": "", "chromedriver": ""}
+            stand_ins |= {"chromium": "", "chromedriver": "", "bwrap": ""}
         for name, body in stand_ins.items():
             (bin_dir / name).write_text(f"#!/bin/bash\n{body}\n")
             (bin_dir / name).chmod(0o755)
@@ -141,5 +141,6 @@ def test_ci_runs_the_readme_test_command_first_then_the_makefile_steps(tmp_path)
         installs = [i for i, call in enumerate(calls) if "apt-get install" in call]
         if chromium_found:
             assert not installs
-        else:  # Chromium installed before any step: a missing package fails at once
+        else:  # installed before any step: a missing package fails at once
             assert installs and installs[0] < calls.index("make test")
+            assert "bubblewrap" in calls[installs[0]] and "chromium" in calls[installs[0]]

@@ -5,8 +5,10 @@ Each module runs from the repository's root as `python -m tools.<module>`, behin
 - `course`          the course's metadata: repository, notebook map (lessons and appendices, in
                     course order), badges, setup cell — `make sync` rewrites, `make lint` checks
 - `notebooks`       the one way notebook files are read and written (as nbformat writes them)
-- `classroom`       student copies without solutions, grading of submissions — `make student`,
-                    `make grade SUBMISSIONS=dir` (its tests: `make classroom`)
+- `classroom`       student copies without solutions, grading of submissions (run in the
+                    sandbox, judged outside it) — `make student`, `make grade SUBMISSIONS=dir`
+- `sandbox`         bubblewrap around one submission: no network, no writes but its scratch,
+                    limits on time, resident memory and processes (tests: `make classroom`)
 - `activities`      TEACHING.md's class activities, run and measured — `make activities`
 - `site`            the course as a static website from the stored outputs — `make site`
 - `browser`         headless Chromium for the website's and JupyterLab's checks — `make browser`

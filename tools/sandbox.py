@@ -24,8 +24,8 @@ from pathlib import Path
 
 from utils.config import ROOT
 
-#: What the sandbox may not read of the course: the answer key and the coding exercises' references.
-HIDDEN = ("utils/answers.py", "utils/references.py")
+#: What the sandbox may not read of the course: the answer key, its cases and references.
+HIDDEN = ("utils/answers.py", "utils/cases.py", "utils/references.py")
 #: The course folders a submission needs, read-only.
 VISIBLE = ("utils", "tools", "data", "requirements.txt", "pyproject.toml")
 #: The user a grader running as root drops to.
@@ -127,9 +127,11 @@ def command(scratch: Path, argv: list[str], root: Path = ROOT) -> list[str]:
     arguments = _bwrap_prefix(scratch, [*visible, inside])
     for path in visible:
         arguments += ["--ro-bind", str(path), str(path)]
+    empty = scratch.parent / "hidden-file"  # outside the scratch: the sandbox cannot fill it
+    empty.write_text("", encoding="utf-8")
     for name in HIDDEN:
         if (root / name).exists():
-            arguments += ["--ro-bind", "/dev/null", str(root / name)]
+            arguments += ["--ro-bind", str(empty), str(root / name)]
     arguments += ["--bind", str(scratch), str(inside), "--bind", str(scratch / "tmp"), "/tmp"]
     arguments += ["--chdir", str(inside)]
     if os.geteuid() == 0:

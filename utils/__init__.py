@@ -7,8 +7,11 @@ Start a notebook (every notebook, first code cell):
 Build by hand, check against Keras:
 - `ops`         convolution, pooling, upsampling, transposed convolution in NumPy (01, 02; 04 §5)
 - `verify`      `assert_close` and a Keras reference convolution: every "by hand" checked (01-06)
-- `references`  the reference answers of the coding exercises (02, 04-07, Exercises)
-- `exercises`   `check` and `check_function`: exercises that grade themselves (00-07)
+- `exercises`   `check` and `check_function`: a verdict and a hint, never the answer (00-07)
+- `answers`     the answer key: each exercise's reference, cases and hints (reading it is reading
+                the answers; `make grade` hides it from the submissions it runs)
+- `cases`       the inputs the coding exercises are checked on, each with what it is about
+- `references`  the coding exercises' references that are not the course's own functions
 - `timing`      best-of-several wall-clock timings (01 §5; inference speed in 05, 07)
 
 Data and measures:

@@ -1,7 +1,8 @@
-"""The references that the coding exercises are checked against (`utils.exercises.check_function`).
+"""The references the coding exercises are checked against (`utils.answers` names them).
 
-Kept out of the notebooks on purpose: reading this module is reading the answers. Each reference
-is itself verified against Keras or TensorFlow in tests/test_references.py.
+Kept out of the notebooks on purpose: reading this module is reading the answers (and `make grade`
+hides it from the submissions it runs). Each reference is itself verified against Keras or
+TensorFlow in tests/test_references.py.
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ __all__ = [
     "block_function",
     "conv_flops",
     "conv_matrix",
+    "count_cells",
     "decoder_block",
     "deep_supervision_loss",
+    "everything_foreground",
+    "hausdorff",
+    "keras_same",
+    "maxpool_backward",
     "negative_elbo",
+    "psnr",
     "reparameterise",
     "soft_dice_loss",
+    "transpose_by_matrix",
     "unet_plus_plus_node",
 ]
 
@@ -106,67 +114,75 @@ def decoder_block(x, skip, filters: int):
     return unet_plus_plus_node([skip], x, filters)
 
 
-def _exercise_weights(shapes) -> list[np.ndarray]:
-    """Fixed pseudo-random weights for blocks of these weight shapes (the same for every run)."""
-    rng = np.random.default_rng(2024)
-    return [rng.normal(0.0, 0.3, shape).astype(np.float32) for shape in shapes]
-
-
-def _is_arrays(value) -> bool:
-    """True for a non-empty list or tuple of arrays (a block's list of inputs)."""
-    return (
-        isinstance(value, (list, tuple))
-        and bool(value)
-        and all(isinstance(item, np.ndarray) for item in value)
-    )
-
-
-def _build_block(block, arguments):
-    """A Keras model of `block` on inputs shaped like the array arguments (lists of arrays
-    become lists of inputs; anything else is passed as it is), and the arrays it takes; the
-    model is None when the block returns None."""
-    import keras
-
-    symbolic, arrays = [], []
-    for argument in arguments:
-        if isinstance(argument, np.ndarray):
-            symbolic.append(keras.Input(argument.shape[1:]))
-            arrays.append(argument)
-        elif _is_arrays(argument):
-            symbolic.append([keras.Input(item.shape[1:]) for item in argument])
-            arrays.extend(argument)
-        else:
-            symbolic.append(argument)
-    outputs = block(*symbolic)
-    if outputs is None:
-        return None, arrays
-    inputs = [t for s in symbolic for t in (s if isinstance(s, list) else [s])]
-    inputs = [t for t in inputs if isinstance(t, keras.KerasTensor)]
-    return keras.Model(inputs, outputs), arrays
-
-
 def block_function(block, reference):
     """Turn a Keras block (a function of Keras tensors, lists of them, and numbers such as
-    `filters`) into a NumPy function of arrays that `check_function` can call: it builds the
-    block on inputs shaped like the arrays, gives it the same fixed weights as `reference`
-    built on the same inputs, and runs it. A block whose weights differ in shape from the
-    reference's raises a ValueError that lists both; a block that returns None gives None (not
-    answered yet)."""
+    `filters`) into a NumPy function of arrays: it runs the block with fixed weights
+    (`exercises.run_block`) and raises a ValueError listing both when its weights differ in shape
+    from `reference`'s; a block that returns None gives None (not answered yet)."""
+    from utils.exercises import run_block
 
     def run(*arguments):
-        import keras
-
-        model, arrays = _build_block(block, arguments)
-        if model is None:
+        result = run_block(block, arguments)
+        if result is None:
             return None
-        expected_model, _ = _build_block(reference, arguments)
-        shapes = [tuple(weight.shape) for weight in model.weights]
-        expected = [tuple(weight.shape) for weight in expected_model.weights]
-        if shapes != expected:
+        expected = run_block(reference, arguments)["weights"]
+        if result["weights"] != expected:
+            shapes = [tuple(shape) for shape in result["weights"]]
             raise ValueError(
-                f"the block's weights have shapes {shapes}; the course's block has {expected}"
+                f"the block's weights have shapes {shapes}; the course's block has "
+                f"{[tuple(shape) for shape in expected]}"
             )
-        model.set_weights(_exercise_weights(shapes))
-        return keras.ops.convert_to_numpy(model([np.asarray(a) for a in arrays]))
+        return result["output"]
 
     return run
+
+
+def keras_same(X, K):
+    """Keras' `same` convolution of one 2-D channel."""
+    from utils import ops
+
+    return ops.conv2d(X[None, :, :, None], K[:, :, None, None], padding="same")[0, :, :, 0]
+
+
+def maxpool_backward(X, G):
+    """The gradient of sum(G * maxpool(X)) with respect to X, by automatic differentiation."""
+    import keras
+    import tensorflow as tf
+
+    x = tf.Variable(X[None, :, :, None])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(keras.layers.MaxPooling2D(2)(x) * G[None, :, :, None])
+    return tape.gradient(loss, x).numpy()[0, :, :, 0]
+
+
+def transpose_by_matrix(Y, K, n, stride):
+    from utils import ops
+
+    return ops.conv2d_transpose(Y[None, :, :, None], K[:, :, None, None], strides=stride)[0, ..., 0]
+
+
+def hausdorff(a, b):
+    from utils import metrics
+
+    return metrics.hd95(a, b, percentile=100)
+
+
+def count_cells(membranes):
+    from utils import metrics
+
+    return metrics.cells(membranes)[1]
+
+
+def everything_foreground(profile):
+    """Mean accuracy and mean Dice of 'foreground everywhere' on the profile's membrane test set."""
+    from utils import data, metrics
+
+    _, _, (_, masks) = data.load_embedded("membranes", profile)
+    everything = np.ones_like(masks)
+    return (metrics.accuracy(masks, everything), metrics.dice(masks, everything))
+
+
+def psnr(images, reconstructions):
+    from utils import metrics
+
+    return metrics.psnr(images, reconstructions)
