@@ -115,7 +115,11 @@ def _run_one(path: str) -> int:
         allow_errors=True,  # run every cell: a later exercise still gets its verdict
         resources={"metadata": {"path": str(Path(path).parent)}},
     )
-    client.execute()
+    died = ""
+    try:
+        client.execute()
+    except Exception as error:  # the kernel died (a fork bomb, a crash): still report what ran
+        died = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:120]}"
     errors = [
         [str(output.get("ename", "error")), str(output.get("evalue", ""))[:200]]
         for cell in notebook.cells
@@ -123,7 +127,8 @@ def _run_one(path: str) -> int:
         for output in cell.get("outputs", [])
         if output.get("output_type") == "error"
     ]
-    Path(path).with_name("run.json").write_text(json.dumps({"errors": errors}), encoding="utf-8")
+    report = {"errors": errors, "died": died}
+    Path(path).with_name("run.json").write_text(json.dumps(report), encoding="utf-8")
     return 0
 
 
@@ -287,19 +292,21 @@ def grade_one(
         run_info = _read_json_lines(scratch / "run.json")
     results = key.judge(records)
     errors = [e for info in run_info[-1:] for e in info.get("errors", []) if isinstance(e, list)]
+    died = next((str(info.get("died", "")) for info in run_info[-1:]), "")
     status, detail = "ran", ""
     if outcome.status == "timed out":
         status, detail = "timed out", f"still running after {limits.seconds:g} s"
     elif outcome.status == "killed for memory":
         status = "killed for memory"
         detail = f"over {limits.memory_bytes / 2**30:.1f} GiB resident"
-    elif outcome.returncode != 0:
-        status, detail = "failed", outcome.detail or f"exit code {outcome.returncode}"
+    elif outcome.returncode != 0 or died:
+        status, detail = "failed", died or outcome.detail or f"exit code {outcome.returncode}"
     if status in ("ran", "failed") and errors:
         named = [f"{e[0]}: {e[1]}"[:100] for e in errors if len(e) == 2]
         blocked = [text for text in named if _BLOCKED.search(text)]
         status = "blocked by the sandbox" if blocked else "raised"
         detail = f"{len(errors)} cell(s) raised: " + "; ".join((blocked or named)[:3])
+        detail += f" (then {died})" if died else ""
     return {
         "status": status,
         "detail": detail,

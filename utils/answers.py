@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils import cases, references
+from utils import cases, config, references
 from utils.exercises import FunctionExercise, ValueExercise
 
 __all__ = ["EXERCISES", "exercises_of"]
@@ -61,6 +61,11 @@ def _constant(value):
 EXERCISES = {
     spec.exercise: spec
     for spec in (
+        ValueExercise(
+            "00.0",
+            lambda profile: config.PROFILES["cpu"].num_train,
+            _when({}, "the profiles' table: the cpu row, the column of training images"),
+        ),
         ValueExercise(
             "01.1",
             _constant((12, 13)),
