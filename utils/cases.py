@@ -129,12 +129,15 @@ def _discs():
 
 def hausdorff_cases() -> list[Case]:
     disc, small_disc, two_squares, inner = _discs()
-    both_ways = "take the larger of the two directed distances (from a to b and from b to a)"
+    both_ways = (
+        "both directions: from each boundary pixel of a to the nearest of b's, and from b's "
+        "to a's; the larger of the two maxima"
+    )
     return [
         Case(
             (disc, small_disc),
-            "two overlapping _discs",
-            "the distance is between boundary pixels: use metrics.boundary of each mask",
+            "two overlapping discs",
+            "between boundary pixels (metrics.boundary of each mask), in " + both_ways,
         ),
         Case((disc, two_squares), "a disc against two squares far apart", both_ways),
         Case((inner, disc), "a small disc inside a large one", both_ways),
@@ -189,8 +192,7 @@ def decoder_cases() -> list[Case]:
         Case(
             (rng.random((2, 3, 5, 6), np.float32), rng.random((2, 6, 10, 3), np.float32), 3),
             "a batch of 2, a non-square 3×5 input, 3 filters",
-            "upsample with a 2×2 "
-            "transposed convolution of stride 2 (linear): the sizes then match the skip",
+            "the skip first, then x upsampled by a 2×2 transposed convolution of stride 2 (linear)",
         ),
     ]
 
@@ -209,8 +211,8 @@ def dice_cases() -> list[Case]:
         Case(
             (masks, masks.copy()),
             "a perfect prediction",
-            "a perfect prediction scores 0, the "
-            "empty mask too: keep the 1s of the smoothing in numerator and denominator",
+            "one loss per image; a perfect one scores 0, the empty mask too, thanks to the 1s of "
+            "the smoothing in numerator and denominator",
         ),
         Case(
             (masks[1:], np.clip(masks[1:] + 0.3, 0, 1)),
@@ -255,7 +257,8 @@ def supervision_cases() -> list[Case]:
         Case(
             (masks[:2], [rng.uniform(0.05, 0.95, (2, 8, 8, 1)) for _ in range(2)]),
             "two heads (depth 2)",
-            "per head: ½·BCE + 1 − soft Dice per image, the mean over the batch",
+            "the sum over the two heads; per head, ½·BCE + 1 − soft Dice per image, averaged over "
+            "the batch",
         ),
     ]
 
@@ -298,13 +301,13 @@ def flops_cases() -> list[Case]:
         Case(
             (16, 16, 3, 16, 32),
             "a 3×3 layer, 16 → 32 channels on 16×16",
-            "each output value sums k·k·C_in products",
+            "each output value sums k·k·C_in products, 2 FLOPs per multiply-add",
         ),
         Case((8, 8, 1, 64, 1), "a 1×1 layer, 64 → 1 channel", two),
         Case(
             (5, 7, 5, 3, 2),
             "a 5×5 layer on a non-square 5×7 input",
-            "'same': the output has the input's height × width",
+            "'same': the output has the input's height × width; 2 FLOPs per multiply-add",
         ),
     ]
 
