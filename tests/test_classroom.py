@@ -284,6 +284,24 @@ def test_grading_made_up_submissions(tmp_path):
     print(summary)  # the closing note's table (pytest -s)
 
 
+@pytest.mark.classroom
+def test_grading_unsandboxed_still_judges_outside_the_submission(tmp_path, monkeypatch):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name, notebook in (
+        ("right", submission(RIGHT)),
+        ("forges", submission({}, ATTACKS["forges"])),
+    ):
+        (folder / f"{name}_{STEM}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    monkeypatch.setattr(classroom.sandbox, "isolation_problem", lambda: "not Linux")
+    limits = classroom.sandbox.Limits(seconds=120)
+    by = rows_by_submission(
+        classroom.grade(folder, tmp_path / "g", limits=limits, unsandboxed=True)
+    )
+    assert [r["outcome"] for r in by["right"]] == ["correct"] * 5
+    assert "correct" not in [r["outcome"] for r in by["forges"]]
+
+
 def test_grading_refuses_without_isolation_unless_told(tmp_path, monkeypatch):
     submissions = tmp_path / "submissions"
     submissions.mkdir()

@@ -145,7 +145,14 @@ MISTAKES = {
         C[:, r] = weights.ravel()
     return C""",
         "transpose_by_matrix": """def transpose_by_matrix(Y, K, n, stride):
-    return references.conv_matrix(K, n, stride).T @ Y.ravel()  # not reshaped to n x n""",
+    k, m = K.shape[0], Y.shape[0]
+    C = np.zeros((m * m, n * n), np.float32)
+    for r in range(m * m):
+        i, j = divmod(r, m)
+        window = np.zeros((n, n), np.float32)
+        window[i * stride : i * stride + k, j * stride : j * stride + k] = K
+        C[r] = window.ravel()
+    return C.T @ Y.ravel()  # not reshaped to n x n""",
     },
     "03_data_and_metrics": {
         "hausdorff_by_hand": """def hausdorff_by_hand(a, b):

@@ -287,7 +287,10 @@ def grade_one(
             str(inside / "submission.ipynb"),
         ]
         argv = sandbox.command(scratch, runner) if isolated else runner
-        outcome = sandbox.run(argv, _environment(inside, limits), limits, cwd=scratch)
+        environment = _environment(inside, limits)
+        if not isolated:  # outside a namespace the limit would count all of your own processes
+            environment["COURSE_GRADE_PROCESSES"] = "0"
+        outcome = sandbox.run(argv, environment, limits, cwd=scratch)
         records = _read_json_lines(scratch / "answers.jsonl")
         run_info = _read_json_lines(scratch / "run.json")
     results = key.judge(records)
