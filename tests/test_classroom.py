@@ -255,6 +255,7 @@ def test_grading_made_up_submissions(tmp_path):
     messages = [r["message"] for r in by["all-wrong"]]
     assert "valid: ⌊(n − k_eff)/s⌋ + 1" in messages[0]  # a hint, not the answer
     assert not any(str(value) in messages[0] for value in (12, 13))
+    assert messages[3].splitlines()[0] == "0 of 3 cases pass"  # then every case, one a line
     assert "✗ an even 2×2 kernel" in messages[3] and "pads the extra row" in messages[3]
     assert status["raises"][0] == "raised" and "RuntimeError" in status["raises"][1]
     assert outcomes["raises"] == ["correct"] * 5  # later cells still ran

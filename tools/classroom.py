@@ -214,7 +214,7 @@ class _Key:
                     outcome, summary, lines = judge_function(
                         spec, self.cases[exercise], given, self.references[exercise]
                     )
-                    message = "; ".join([summary, *lines]) if outcome == "wrong" else summary
+                    message = "\n".join([summary, *lines]) if outcome == "wrong" else summary
             except (KeyError, TypeError, ValueError) as error:
                 outcome, message = "wrong", f"the record could not be read ({str(error)[:60]})"
             results[title(exercise)] = (outcome, message)
@@ -303,7 +303,8 @@ def grade_one(
         status = "killed for memory"
         detail = f"over {limits.memory_bytes / 2**30:.1f} GiB resident"
     elif outcome.returncode != 0 or died:
-        status, detail = "failed", died or outcome.detail or f"exit code {outcome.returncode}"
+        reason = died or outcome.detail or f"exit code {outcome.returncode}"
+        status, detail = "failed", f"the run broke down: {reason}"
     if status in ("ran", "failed") and errors:
         named = [f"{e[0]}: {e[1]}"[:100] for e in errors if len(e) == 2]
         blocked = [text for text in named if _BLOCKED.search(text)]
@@ -406,7 +407,7 @@ def grade(
             if outcome != "correct":
                 notes.append(f"{exercise}: {outcome}" + (f" ({message})" if message else ""))
         total = f"{passed} / {len(names)}" if names else "—"
-        details = "; ".join(notes).replace("|", "\\|") or "all correct"
+        details = "; ".join(notes).replace("|", "\\|").replace("\n", "<br>") or "all correct"
         lines.append(
             f"| {name} | {graded['status']} | {total} | {graded['seconds']:.0f} | {details} |"
         )
