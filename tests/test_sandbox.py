@@ -5,7 +5,6 @@ bubblewrap: `make classroom` (CI) runs them, after .ci/run installed it.
 """
 
 import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -22,9 +21,9 @@ def sandboxed(tmp_path, code, limits=None):
     scratch.mkdir(exist_ok=True)
     sandbox.prepare(scratch)
     (scratch / "code.py").write_text(textwrap.dedent(code), encoding="utf-8")
-    inside = ROOT / "notebooks"
-    argv = sandbox.command(scratch, [sys.executable, str(inside / "code.py")])
-    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(inside)}
+    inside = sandbox.INSIDE / "notebooks"
+    argv = sandbox.command(scratch, [sandbox.python_inside(), str(inside / "code.py")])
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(sandbox.INSIDE), "HOME": str(inside)}
     limits = limits or sandbox.Limits(seconds=60)
     outcome = sandbox.run(argv + [], environment, limits, cwd=scratch)
     output = scratch / "out.txt"

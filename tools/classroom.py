@@ -226,14 +226,15 @@ class _Key:
         return [title(exercise) for exercise in self.specs]
 
 
-def _environment(scratch_inside: Path, limits: sandbox.Limits) -> dict:
+def _environment(scratch_inside: Path, limits: sandbox.Limits, isolated: bool = True) -> dict:
     """The sandbox's whole environment: nothing of the teacher's (tokens, paths) leaks in."""
+    python = Path(sandbox.python_inside() if isolated else sys.executable)
     return {
-        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(scratch_inside),
         "USER": "student",
         "LANG": "C.UTF-8",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(sandbox.INSIDE if isolated else ROOT),
         "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": str(scratch_inside / ".matplotlib"),
@@ -278,16 +279,16 @@ def grade_one(
         sandbox.prepare(scratch)
         shutil.copyfile(path, scratch / "submission.ipynb")
         (scratch / "cases.json").write_text(key.cases_file(), encoding="utf-8")
-        inside = ROOT / "notebooks" if isolated else scratch
+        inside = sandbox.INSIDE / "notebooks" if isolated else scratch
         runner = [
-            sys.executable,
+            sandbox.python_inside() if isolated else sys.executable,
             "-m",
             "tools.classroom",
             "run-one",
             str(inside / "submission.ipynb"),
         ]
         argv = sandbox.command(scratch, runner) if isolated else runner
-        environment = _environment(inside, limits)
+        environment = _environment(inside, limits, isolated)
         if not isolated:  # outside a namespace the limit would count all of your own processes
             environment["COURSE_GRADE_PROCESSES"] = "0"
         outcome = sandbox.run(argv, environment, limits, cwd=scratch)

@@ -1,8 +1,8 @@
 """Running a submission's code where it can harm nothing: Linux namespaces through bubblewrap.
 
 The sandbox sees the system read-only, the Python environment and the course's `utils/`, `tools/`
-and `data/` read-only (without the answer key, `utils/answers.py` and `utils/references.py`), and
-one scratch folder it may write, mounted where the teacher's `notebooks/` folder would be: no
+and `data/` read-only at /course (without the answer key: `utils/answers.py`, `cases.py`,
+`references.py`), and one scratch folder it may write, mounted at /course/notebooks: no
 other submission, no solution notebook, no network (a network namespace of its own), no other
 process (a PID namespace of its own). It runs as a non-root user — `nobody` when the grader runs
 as root, since root ignores the per-user process limit — under RLIMIT_NPROC, and a watchdog here
@@ -61,23 +61,40 @@ def isolation_problem() -> str | None:
         return "bubblewrap (bwrap) is not installed: `apt-get install bubblewrap` (Debian, Ubuntu)"
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         return "setpriv (util-linux) is missing: the grader cannot drop root inside the sandbox"
-    trial = subprocess.run(
-        [*_bwrap_prefix(Path("/tmp"), ["/tmp"]), "true"], capture_output=True, text=True
-    )
+    trial = subprocess.run([*_bwrap_prefix([]), "true"], capture_output=True, text=True)
     if trial.returncode != 0:
         reason = (trial.stderr.strip().splitlines() or ["no message"])[-1]
         return f"bubblewrap cannot create a sandbox here ({reason})"
     return None
 
 
+#: Where the course appears inside the sandbox, wherever its checkout lies (even under /tmp).
+INSIDE = Path("/course")
+
+
+def _place(path: Path, root: Path = ROOT) -> Path:
+    """Where a host path appears inside the sandbox: the course (its environment included) under
+    INSIDE, anything else where it is."""
+    path = Path(path)
+    try:
+        return INSIDE / path.relative_to(root)
+    except ValueError:
+        return path
+
+
 def _python_prefixes() -> list[Path]:
     """The Python installation and environment this grader runs, where they are not under /usr."""
-    prefixes = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    prefixes = {Path(sys.prefix).absolute(), Path(sys.base_prefix).resolve()}
     prefixes.add(Path(os.path.realpath(sys.executable)).parent.parent)
     return sorted(p for p in prefixes if not str(p).startswith("/usr"))
 
 
-def _system_binds() -> list[str]:
+def python_inside(root: Path = ROOT) -> str:
+    """This grader's Python, as the sandbox sees it."""
+    return str(_place(Path(sys.executable).absolute(), Path(root).resolve()))
+
+
+def _system_binds(root: Path = ROOT) -> list[str]:
     """The system, read-only: /usr and the links of a merged /usr, /etc (no secrets are needed
     beyond what every user reads) and the Python installation outside /usr."""
     arguments = ["--ro-bind", "/usr", "/usr"]
@@ -89,7 +106,7 @@ def _system_binds() -> list[str]:
             arguments += ["--ro-bind", str(path), str(path)]
     arguments += ["--ro-bind", "/etc", "/etc"]
     for prefix in _python_prefixes():
-        arguments += ["--ro-bind", str(prefix), str(prefix)]
+        arguments += ["--ro-bind", str(prefix), str(_place(prefix, root))]
     return arguments
 
 
@@ -106,34 +123,37 @@ def _parents(paths) -> list[str]:
     return arguments
 
 
-def _bwrap_prefix(scratch: Path, binds: list[str]) -> list[str]:
-    """bubblewrap with fresh namespaces (mounts, PIDs, network, IPC, host name) around `scratch`."""
+def _bwrap_prefix(mounts: list[Path], root: Path = ROOT) -> list[str]:
+    """bubblewrap with fresh namespaces (mounts, PIDs, network, IPC, host name), the system and
+    Python read-only, and the folders above the sandbox paths `mounts`."""
     arguments = ["bwrap", "--die-with-parent", "--new-session"]
     arguments += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     arguments += ["--unshare-cgroup-try"]
     if os.geteuid() != 0:
         arguments += ["--unshare-user"]  # the user's own uid inside, as an unprivileged sandbox
-    arguments += _parents([*binds, *_python_prefixes()]) + _system_binds()
-    arguments += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    placed = [_place(prefix, root) for prefix in _python_prefixes()]
+    arguments += _parents([*mounts, *placed]) + _system_binds(root)
+    arguments += ["--proc", "/proc", "--dev", "/dev"]
     return arguments
 
 
 def command(scratch: Path, argv: list[str], root: Path = ROOT) -> list[str]:
-    """The full command that runs `argv` in a sandbox whose only writable folder is `scratch`,
-    mounted at `root`/notebooks (also its working folder and /tmp)."""
+    """The full command that runs `argv` in a sandbox where the course is at INSIDE, read-only,
+    and the only writable folders are `scratch`, mounted at INSIDE/notebooks (its working
+    folder), and scratch/tmp, mounted at /tmp."""
     scratch, root = Path(scratch).resolve(), Path(root).resolve()
-    inside = root / "notebooks"
     visible = [root / name for name in VISIBLE if (root / name).exists()]
-    arguments = _bwrap_prefix(scratch, [*visible, inside])
+    notebooks = INSIDE / "notebooks"
+    arguments = _bwrap_prefix([*(_place(p, root) for p in visible), notebooks], root)
+    arguments += ["--bind", str(scratch / "tmp"), "/tmp"]
     for path in visible:
-        arguments += ["--ro-bind", str(path), str(path)]
+        arguments += ["--ro-bind", str(path), str(_place(path, root))]
     empty = scratch.parent / "hidden-file"  # outside the scratch: the sandbox cannot fill it
     empty.write_text("", encoding="utf-8")
     for name in HIDDEN:
         if (root / name).exists():
-            arguments += ["--ro-bind", str(empty), str(root / name)]
-    arguments += ["--bind", str(scratch), str(inside), "--bind", str(scratch / "tmp"), "/tmp"]
-    arguments += ["--chdir", str(inside)]
+            arguments += ["--ro-bind", str(empty), str(INSIDE / name)]
+    arguments += ["--bind", str(scratch), str(notebooks), "--chdir", str(notebooks)]
     if os.geteuid() == 0:
         arguments += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
     return arguments + argv
