@@ -197,10 +197,16 @@ def decoder_cases() -> list[Case]:
     ]
 
 
+def _masks(rng, fraction: float, empty: int) -> np.ndarray:
+    """Three random 8 x 8 masks (about `fraction` foreground), mask number `empty` left empty."""
+    masks = (rng.random((3, 8, 8, 1)) > 1 - fraction).astype(np.float32)
+    masks[empty] = 0
+    return masks
+
+
 def dice_cases() -> list[Case]:
     rng = _rng(1)
-    masks = (rng.random((3, 8, 8, 1)) > 0.7).astype(np.float32)
-    masks[0] = 0  # an empty mask
+    masks = _masks(rng, 0.3, empty=0)
     per_image = "sum over each image's pixels and channels: one loss per image, not one per batch"
     return [
         Case(
@@ -245,8 +251,7 @@ def node_cases() -> list[Case]:
 
 def supervision_cases() -> list[Case]:
     rng = _rng(1)
-    masks = (rng.random((3, 8, 8, 1)) > 0.6).astype(np.float32)
-    masks[2] = 0  # an empty mask
+    masks = _masks(rng, 0.4, empty=2)
     total = "Keras adds the heads' losses: the sum over the heads, not their mean"
     return [
         Case(
