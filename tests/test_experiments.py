@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from utils import data, experiments, setup
 from utils.experiments import SeedRuns
@@ -55,7 +56,7 @@ def test_comparison_recipes_show_their_smaller_setting():
     assert lines[1] == 'train, val, test = data.load_embedded("membranes", COMPARISON)'
     assert "(32, 32, 1)" in text and "COMPARISON" in lines[-1]
     rare = experiments.show("rare-dice", setup.PROFILES["cpu"])
-    assert "data.cores(masks)" in rare and 'loss="dice", num_epochs=3' in rare
+    assert "data.cores(masks, depth=6.0)" in rare and 'loss="dice",\n    num_epochs=3,' in rare
 
 
 def test_recipe_trains_in_its_setting():
@@ -158,75 +159,148 @@ def test_run_seeds_scores_a_pruned_head(cache):
         experiments.run_seeds("small-unet", TINY, seeds=[0], head=2)
 
 
-def test_clear_win_is_a_verdict_without_numbers():
-    result = experiments.verdict(
-        runs("UNet++", [0.80, 0.82, 0.81]), runs("UNet", [0.60, 0.62, 0.61])
-    )
-    assert result.outcome == "above"
-    assert result.line == "Verdict: UNet++ above UNet on Dice (every seed)"
+def paired(name, base, shifts, metric="dice"):
+    """A SeedRuns whose per-seed values are `base` + `shifts` (the paired differences)."""
+    return runs(name, [b + s for b, s in zip(base, shifts, strict=True)], metric)
+
+
+BASE = [0.70, 0.74, 0.68, 0.72, 0.71, 0.69, 0.73, 0.70, 0.75, 0.72]
+
+
+def test_clear_difference_is_a_verdict_without_numbers():
+    shifts = [0.05, 0.06, 0.04, 0.05, 0.07]
+    result = experiments.verdict(paired("UNet++", BASE[:5], shifts), runs("UNet", BASE[:5]))
+    assert result.outcome == "better"
+    assert result.line == "Verdict: UNet++ better than UNet on Dice"
     assert not re.search(r"\d", result.line)  # categorical: the numbers go on the next line
-    assert "0.810 ± 0.010" in result.details and str(result).startswith(result.line + "\n")
+    assert str(result).startswith(result.line + "\n")
+    # the estimate, the paired-t interval, the seeds each way, each arm's per-seed values
+    mean, low, high = experiments.interval(shifts)
+    assert result.estimate == pytest.approx(mean) == pytest.approx(0.054)
+    half = scipy.stats.t.ppf(0.975, 4) * np.std(shifts, ddof=1) / np.sqrt(5)
+    assert (result.low, result.high) == pytest.approx((0.054 - half, 0.054 + half))
+    assert f"95 % CI [+{result.low:.3f}, +{result.high:.3f}]" in result.details
+    assert "UNet++ better on 5/5 seeds, UNet on 0/5" in result.details
+    assert "UNet (0.700, 0.740, 0.680, 0.720, 0.710)" in result.details
+    assert "δ ±0.02" in result.details and "paired t, 5 seeds" in result.details
 
 
-def test_clear_loss_names_the_better_one_first():
-    result = experiments.verdict(
-        runs("UNet", [0.60, 0.62, 0.61]), runs("UNet++", [0.80, 0.82, 0.81])
-    )
-    assert result.outcome == "below"
-    assert result.line == "Verdict: UNet++ above UNet on Dice (every seed)"
+def test_the_better_one_is_named_first_whichever_side_it_is():
+    shifts = [-0.05, -0.06, -0.04, -0.05, -0.07]
+    result = experiments.verdict(paired("UNet", BASE[:5], shifts), runs("UNet++", BASE[:5]))
+    assert result.outcome == "worse"
+    assert result.line == "Verdict: UNet++ better than UNet on Dice"
 
 
-def test_overlapping_spreads_are_inconclusive():
-    result = experiments.verdict(runs("a", [0.70, 0.75, 0.62]), runs("b", [0.66, 0.71, 0.68]))
-    assert result.outcome == "inconclusive"
-    assert result.line == "Verdict: inconclusive — a vs b on Dice"
+def test_a_difference_inside_delta_is_equivalent():
+    shifts = [0.002, -0.003, 0.001, 0.0, -0.001, 0.002, -0.002, 0.001, 0.0, 0.001]
+    result = experiments.verdict(paired("a", BASE, shifts), runs("b", BASE))
+    assert result.outcome == "equivalent"
+    assert result.line == "Verdict: a and b equivalent on Dice"
+    assert -0.02 < result.low < 0 < result.high < 0.02
 
 
-def test_one_seed_is_never_a_verdict():
-    assert experiments.verdict(runs("a", [0.9]), runs("b", [0.1])).outcome == "inconclusive"
+def test_a_real_difference_smaller_than_delta_is_still_equivalent():
+    shifts = [0.008, 0.010, 0.009, 0.011, 0.010]  # the interval excludes 0, but lies inside ±δ
+    result = experiments.verdict(paired("a", BASE[:5], shifts), runs("b", BASE[:5]))
+    assert result.low > 0 and result.outcome == "equivalent"
 
 
-def test_seeds_that_disagree_are_inconclusive():
-    # a large mean gap, but one seed ranks them the other way
-    result = experiments.verdict(runs("a", [0.9, 0.9, 0.1]), runs("b", [0.1, 0.1, 0.2]))
-    assert result.outcome == "inconclusive"
+def test_too_few_seeds_are_undetermined():
+    # two seeds: t with one degree of freedom is 12.7, the interval spans everything
+    result = experiments.verdict(paired("a", BASE[:2], [0.05, 0.08]), runs("b", BASE[:2]))
+    assert result.outcome == "undetermined"
+    assert result.line == "Verdict: undetermined — a vs b on Dice"
+    one = experiments.verdict(runs("a", [0.9]), runs("b", [0.1]))
+    assert one.outcome == "undetermined" and "-inf" in one.details
 
 
-def test_a_gap_near_the_rules_boundary_is_inconclusive():
-    # b has no spread, a's sd is 0.1: pooled sd = 0.1 / sqrt(2); threshold = 2 x that
-    pooled = 0.1 / 2**0.5
-    threshold = experiments.MARGIN * pooled
-    a_base = [-0.1, 0.0, 0.1]  # sd exactly 0.1
-    cases = ((1.05, "inconclusive"), (1.4, "inconclusive"), (1.6, "above"))
-    for factor, expected in cases:
-        gap = factor * threshold
-        a = runs("a", [0.5 + gap + v for v in a_base])
-        b = runs("b", [0.5, 0.5, 0.5])
-        assert experiments.verdict(a, b).outcome == expected, factor
+def test_a_wide_interval_across_zero_is_undetermined_not_equal():
+    shifts = [0.04, -0.03, 0.05, -0.02, 0.01]
+    result = experiments.verdict(paired("a", BASE[:5], shifts), runs("b", BASE[:5]))
+    assert result.low < -0.02 and result.high > 0.02 and result.outcome == "undetermined"
 
 
-def test_lower_is_better_for_hd95():
-    result = experiments.verdict(
-        runs("UNet++", [3.0, 3.1, 3.2], "hd95"), runs("UNet", [6.0, 6.1, 6.2], "hd95"), "hd95"
-    )
-    assert result.outcome == "above"
-    assert result.line == "Verdict: UNet++ below UNet on HD95 (every seed)"
+def shifted(offset, spread=(-0.001, 0.0, 0.001, 0.0, 0.0)):
+    """Differences with mean `offset` and a narrow, fixed spread."""
+    return [offset + s for s in spread]
 
 
-def test_verdict_needs_the_same_seeds_and_a_known_metric():
+def outcome_at(offset, margin=None):
+    first = paired("a", BASE[:5], shifted(offset))
+    return experiments.verdict(first, runs("b", BASE[:5]), margin=margin)
+
+
+def test_near_the_zero_boundary_the_margin_makes_it_undetermined():
+    # δ = 0.02, margin = MARGIN x δ; an interval ending just inside δ but far from 0 is fine
+    margin = experiments.MARGIN * 0.02
+    assert outcome_at(0.0).outcome == "equivalent"
+    assert outcome_at(0.05).outcome == "better"
+    assert outcome_at(-0.05).outcome == "worse"
+    # an interval ending within the margin of +δ: equivalent here, better on another CPU
+    near = outcome_at(0.02 - margin / 2)
+    assert near.high < 0.02 < near.high + margin and near.outcome == "undetermined"
+    assert outcome_at(0.02 - margin / 2, margin=0).outcome == "equivalent"  # without the margin
+    assert outcome_at(-(0.02 - margin / 2)).outcome == "undetermined"  # the same at -δ
+    # clear of both boundaries by more than the margin: decided
+    assert outcome_at(0.02 - 3 * margin).outcome == "equivalent"
+    assert outcome_at(0.02 + 3 * margin).outcome == "better"
+
+
+def test_near_zero_with_a_wide_interval_the_margin_makes_it_undetermined():
+    spread = (-0.03, 0.03, -0.02, 0.02, 0.0)  # an interval about ±0.034 wide
+    base = experiments.interval(spread)
+    half = base[2] - base[0]
+    margin = experiments.MARGIN * 0.02
+    # the interval's low end just above 0: "better" here, "undetermined" on another CPU
+    first = paired("a", BASE[:5], [half + margin / 2 + s for s in spread])
+    result = experiments.verdict(first, runs("b", BASE[:5]))
+    assert 0 < result.low < margin and result.outcome == "undetermined"
+    first = paired("a", BASE[:5], [half + 2 * margin + s for s in spread])
+    assert experiments.verdict(first, runs("b", BASE[:5])).outcome == "better"
+
+
+def test_lower_is_better_reads_naturally():
+    base = [3.0, 3.2, 3.1, 2.9, 3.0]
+    first = paired("UNet++", base, [-1.0, -1.1, -0.9, -1.0, -1.2], "hd95")
+    result = experiments.verdict(first, runs("UNet", base, "hd95"), "hd95")
+    assert result.outcome == "better" and result.estimate > 0  # an advantage: lower HD95
+    assert result.line == "Verdict: UNet++ better than UNet on HD95"
+    assert "HD95 (lower is better): UNet++ − UNet = -1.04 px" in result.details
+    assert "UNet++ better on 5/5 seeds" in result.details and "δ ±0.5 px" in result.details
+
+
+def test_verdict_needs_the_same_seeds_a_known_metric_and_a_delta():
     with pytest.raises(ValueError, match="must use the same seeds"):
         experiments.verdict(runs("a", [0.1, 0.2]), runs("b", [0.1, 0.2, 0.3]))
     with pytest.raises(ValueError, match=r"metric must be one of \['dice'\]"):
         experiments.verdict(runs("a", [0.1, 0.2]), runs("b", [0.1, 0.2]), "iou")
+    odd = [runs(name, [0.1, 0.2], "odd") for name in "ab"]
+    with pytest.raises(ValueError, match="delta must be given for metric 'odd'"):
+        experiments.verdict(*odd, "odd")
+    assert experiments.verdict(*odd, "odd", delta=1.0).outcome == "equivalent"  # no difference
+    with pytest.raises(ValueError, match="delta must be > 0"):
+        experiments.verdict(*odd, "odd", delta=0)
+    with pytest.raises(ValueError, match="margin must be >= 0"):
+        experiments.verdict(*odd, "odd", delta=1.0, margin=-1)
+
+
+def test_every_metric_a_notebook_compares_has_a_delta_and_a_reason():
+    for metric in (*experiments.METRIC_LABELS, "PSNR gain", "interior PSNR gain"):
+        smallest = experiments.SMALLEST_DIFFERENCES[metric]
+        assert smallest.delta > 0 and len(smallest.reason) > 20, metric
+    assert experiments.comparison._smallest("iou_epoch3") is experiments.SMALLEST_DIFFERENCES["iou"]
 
 
 def test_labels_rename_the_two_in_the_verdict():
     result = experiments.verdict(
-        runs("membranes-unetpp-no-ds", [0.8, 0.81, 0.82]),
-        runs("membranes-unet", [0.6, 0.61, 0.62]),
+        paired("membranes-unetpp-no-ds", BASE[:5], [0.1] * 5),
+        runs("membranes-unet", BASE[:5]),
         labels=("UNet++", "UNet"),
     )
-    assert result.line == "Verdict: UNet++ above UNet on Dice (every seed)"
+    assert result.line == "Verdict: UNet++ better than UNet on Dice"
+    with pytest.raises(ValueError, match="labels must be None or two names"):
+        experiments.verdict(runs("a", [0.1]), runs("b", [0.2]), labels="ab")
 
 
 def test_last_change_measures_how_far_the_curve_still_moves():
@@ -279,11 +353,11 @@ def test_generators_are_scored_with_the_sample_quality_measure(cache):
 
 def test_lower_is_better_for_distances_and_excess():
     assert {"sample_fd", "midpoint_fd", "excess", "hd95"} <= experiments.LOWER_IS_BETTER
-    closer = SeedRuns("a", [0, 1, 2], [{"sample_fd": v} for v in (1.0, 1.1, 0.9)])
-    farther = SeedRuns("b", [0, 1, 2], [{"sample_fd": v} for v in (5.0, 5.2, 4.9)])
+    closer = SeedRuns("a", list(range(5)), [{"sample_fd": v} for v in (1.0, 1.1, 0.9, 1.2, 1.0)])
+    farther = SeedRuns("b", list(range(5)), [{"sample_fd": v} for v in (5.0, 5.2, 4.9, 5.1, 5.3)])
     result = experiments.verdict(closer, farther, "sample_fd")
-    assert result.outcome == "above"
-    assert result.line == "Verdict: a below b on sample FD (every seed)"
+    assert result.outcome == "better"
+    assert result.line == "Verdict: a better than b on sample FD"
 
 
 # --- the shipped real field: sim to real ---------------------------------------------------------

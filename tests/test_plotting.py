@@ -317,3 +317,27 @@ def test_show_images_needs_one_title_per_image():
     fig = plotting.show_images([np.zeros((4, 4))] * 2, None)
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["", ""]
     plt.close(fig)
+
+
+def test_plot_comparison_draws_one_row_per_verdict_on_one_scale():
+    from utils import experiments
+    from utils.experiments import SeedRuns
+
+    def runs(name, values, metric="dice"):
+        return SeedRuns(name, list(range(len(values))), [{metric: v} for v in values])
+
+    better = experiments.verdict(runs("a", [0.8, 0.82, 0.81]), runs("b", [0.7, 0.71, 0.72]))
+    hd95 = experiments.verdict(
+        runs("a", [3.0, 3.1, 3.2], "hd95"), runs("b", [3.0, 3.2, 3.1], "hd95"), "hd95"
+    )
+    fig = plotting.plot_comparison({"dice": better, "hd95": hd95}, title="t")
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert "a vs b · Dice (δ 0.02)" in texts and "a vs b · HD95 (δ 0.5)" in texts
+    assert "a better" in texts and "equivalent" in texts
+    # the ±δ band is [-1, 1] for every row: differences are in units of δ
+    band = [p for p in ax.patches if p.get_label().startswith("±δ")][0]
+    assert band.get_x() == pytest.approx(-1) and band.get_width() == pytest.approx(2)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="verdicts must be a non-empty list"):
+        plotting.plot_comparison([])

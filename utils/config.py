@@ -72,7 +72,7 @@ PROFILE_TABLE = {
     "num_epochs": (1, 10, 40),
     "batch_size": (8, 16, 32),
     "width": (0.125, 0.25, 1.0),
-    "num_seeds": (2, 3, 5),
+    "num_seeds": (2, 5, 5),
     "comparison_size": (32, 32, 64),
     "comparison_epochs": (1, 12, 30),
 }

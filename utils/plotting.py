@@ -16,6 +16,7 @@ __all__ = [
     "draw_unet_plus_plus",
     "label_colours",
     "mosaic",
+    "plot_comparison",
     "plot_histories",
     "plot_seed_curves",
     "show_array",
@@ -419,3 +420,53 @@ def show_kernels(kernel, titles=None, ncols: int = 8, size: float = 1.1, input_c
         ax.set_title(titles[index], fontsize=8)
     fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8)
     return fig
+
+
+def _outcome_words(result) -> str:
+    """A verdict's outcome in a few words: who is better, equivalent or undetermined."""
+    if result.outcome in ("better", "worse"):
+        return f"{result.names[0 if result.outcome == 'better' else 1]} better"
+    return result.outcome
+
+
+def plot_comparison(verdicts, ax=None, title: str | None = None, width: float = 7.5):
+    """One row per `experiments.verdict` result: each seed's difference (dots), their mean and its
+    95 % interval (a bar), the ±δ band (shaded) and the outcome; returns the figure.
+
+    Rows share one scale — each difference divided by its metric's δ — so the band is always
+    [-1, 1] and metrics of different units sit side by side; right of 0 the first is better
+    (lower, for a lower-is-better metric)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    verdicts = list(verdicts.values()) if isinstance(verdicts, dict) else list(verdicts)
+    if not verdicts or not all(hasattr(v, "advantages") and v.advantages for v in verdicts):
+        raise ValueError("verdicts must be a non-empty list of experiments.verdict results")
+    rows = len(verdicts)
+    own_figure = ax is None
+    if own_figure:
+        _, ax = plt.subplots(figsize=(width, 0.55 * rows + 1.2))
+    scaled = [np.asarray(v.advantages) / v.delta for v in verdicts]
+    ends = [abs(e) / v.delta for v in verdicts for e in (v.low, v.high) if np.isfinite(e)]
+    limit = max(2.0, *(np.abs(d).max() for d in scaled), *ends) * 1.08
+    ax.axvspan(-1, 1, color="#2ca02c", alpha=0.12, label="±δ: smaller than what matters")
+    ax.axvline(0, color="0.3", lw=0.8)
+    for row, (result, values) in enumerate(zip(verdicts, scaled, strict=True)):
+        y = rows - 1 - row
+        jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
+        ax.plot(values, y + jitter, "o", ms=3.5, color="0.55", zorder=2)
+        low, high = (np.clip(e / result.delta, -limit, limit) for e in (result.low, result.high))
+        ax.plot([low, high], [y, y], color="black", lw=2.2, zorder=3)
+        ax.plot(result.estimate / result.delta, y, "D", ms=6, color="black", zorder=4)
+        label = f"{result.names[0]} vs {result.names[1]}"
+        metric = result.details.split(":", 1)[0].replace(" (lower is better)", "")
+        ax.text(-limit, y + 0.3, f"{label} · {metric} (δ {result.delta:g})", fontsize=8, va="center")
+        ax.text(limit, y + 0.3, _outcome_words(result), fontsize=8, va="center", ha="right")
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-0.6, rows - 0.2)
+    ax.set_yticks([])
+    ax.set_xlabel("difference in units of δ  (right of 0: the first is better)")
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax.figure

@@ -110,10 +110,19 @@ def _nucleus_centres(rng, size: int, count: int, radius: float) -> np.ndarray:
     return centres
 
 
+def _per_area(rng, per_128: tuple[float, float], size: int) -> int:
+    """How many objects an image of side `size` holds at a density of `per_128` (low, high) per
+    128 x 128 px, rounded up or down at random so that the mean density is the same at any side."""
+    expected = rng.uniform(*per_128) * (size / 128) ** 2
+    return int(expected + rng.random())
+
+
 def _one_nuclei_image(rng, size: int):
-    scale = size / 128
-    mean_radius = rng.uniform(6.0, 9.0) * scale
-    count = int(rng.integers(10, 26) * scale**2) or 1
+    # Nuclei have one size in pixels and one density per pixel area at every image side (as the
+    # membranes do): a smaller image shows fewer nuclei, not smaller ones, so every side has the
+    # same share of foreground.
+    mean_radius = rng.uniform(6.0, 9.0)
+    count = max(1, _per_area(rng, (10, 26), size))
     centres = _nucleus_centres(rng, size, count, mean_radius)
     labels = np.zeros((size, size), np.int32)
     signal = np.zeros((size, size))
@@ -149,7 +158,7 @@ def _one_nuclei_image(rng, size: int):
         return _one_nuclei_image(rng, size)
     signal *= 1 + 0.18 * texture  # chromatin texture
     yy, xx = np.mgrid[0:size, 0:size]
-    for _ in range(rng.integers(0, 4)):  # out-of-focus nuclei from another plane: not in the mask
+    for _ in range(_per_area(rng, (0, 4), size)):  # out-of-focus nuclei: not in the mask
         cy, cx, r = rng.uniform(0, size), rng.uniform(0, size), mean_radius * rng.uniform(1.2, 2.0)
         signal += rng.uniform(0.08, 0.2) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r**2))
     debris = rng.random((size, size)) < rng.uniform(0, 4e-4)  # bright specks of dust
