@@ -152,8 +152,10 @@ diff-outputs: $(STAMP) ## compare two executions' text outputs, cell by cell (OL
 	@test -n "$(OLD)" -a -n "$(NEW)" || { echo "usage: make diff-outputs OLD=<folder> NEW=<folder>"; exit 1; }
 	$(BIN)/python -m tools.diff_outputs "$(OLD)" "$(NEW)"
 
-bench: $(STAMP) ## print the course's benchmarks
-	$(BIN)/python -m tools.benchmarks
+# One or some with BENCH="seed_costs ..."; BENCH_CACHE=folder reads another run's model cache.
+BENCH ?=
+bench: $(STAMP) ## print the course's benchmarks (BENCH="name ..." for some; see tools/benchmarks.py)
+	$(BIN)/python -m tools.benchmarks $(BENCH)
 
 # Rewrite badges and the setup cell of every notebook from tools/course.py.
 sync: $(STAMP) ## rewrite badges and the setup cell of every notebook from tools/course.py

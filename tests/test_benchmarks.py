@@ -27,3 +27,26 @@ def test_each_benchmark_runs_on_tiny_inputs(name):
     for what, value, unit in rows:
         assert isinstance(what, str) and what and unit in {"ms", "s", "x"}
         assert math.isfinite(value) and value >= 0, (what, value)
+
+
+def test_seed_costs_groups_a_recipes_seeds(tmp_path):
+    import json
+
+    for name, seconds in (("small-unet", 2.0), ("small-unet-seed1", 4.0), ("vae-crops", 1.0)):
+        history = {"loss": [1.0] * 3, "seconds": seconds}
+        (tmp_path / f"{name}-{'a1' * 6}-{'b2' * 6}.json").write_text(json.dumps(history))
+    (tmp_path / "notes.json").write_text("[]")  # not a history: skipped
+    rows = benchmarks.recipe_costs_in(tmp_path)
+    assert rows == [
+        ("small-unet: per seed (2 seeds, 3 epochs)", 3.0, "s"),
+        ("vae-crops: per seed (1 seeds, 3 epochs)", 1.0, "s"),
+        ("all 3 cached trainings", 7.0, "s"),
+    ]
+
+
+def test_main_runs_the_benchmarks_named(monkeypatch, capsys):
+    monkeypatch.setattr(benchmarks, "BENCHMARKS", {"a": lambda: [("x", 1.0, "s")], "b": None})
+    assert benchmarks.main(["a"]) == 0
+    assert "x" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="names must be among"):
+        benchmarks.main(["c"])

@@ -175,7 +175,7 @@ def test_clear_difference_is_a_verdict_without_numbers():
     assert not re.search(r"\d", result.line)  # categorical: the numbers go on the next line
     assert str(result).startswith(result.line + "\n")
     # the estimate, the paired-t interval, the seeds each way, each arm's per-seed values
-    mean, low, high = experiments.interval(shifts)
+    mean, _, _ = experiments.interval(shifts)
     assert result.estimate == pytest.approx(mean) == pytest.approx(0.054)
     half = scipy.stats.t.ppf(0.975, 4) * np.std(shifts, ddof=1) / np.sqrt(5)
     assert (result.low, result.high) == pytest.approx((0.054 - half, 0.054 + half))

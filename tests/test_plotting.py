@@ -336,7 +336,7 @@ def test_plot_comparison_draws_one_row_per_verdict_on_one_scale():
     assert "a vs b · Dice (δ 0.02)" in texts and "a vs b · HD95 (δ 0.5)" in texts
     assert "a better" in texts and "equivalent" in texts
     # the ±δ band is [-1, 1] for every row: differences are in units of δ
-    band = [p for p in ax.patches if p.get_label().startswith("±δ")][0]
+    band = next(p for p in ax.patches if p.get_label().startswith("±δ"))
     assert band.get_x() == pytest.approx(-1) and band.get_width() == pytest.approx(2)
     plt.close(fig)
     with pytest.raises(ValueError, match="verdicts must be a non-empty list"):

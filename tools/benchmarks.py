@@ -223,18 +223,79 @@ def cpu_name() -> str:
     return platform.machine()
 
 
-def main() -> int:
-    """Run every benchmark and print a table."""
+def _recipe_of(stem: str) -> str:
+    """The recipe behind a cached checkpoint's file stem: "small-unet-seed3-<key>-<key>" ->
+    "small-unet" (the two hex keys of `training.fit`'s cache, then any seed, removed)."""
+    import re
+
+    stem = re.sub(r"(-[0-9a-f]{12}){2}$", "", stem)
+    return re.sub(r"-seed\d+$", "", stem)
+
+
+def recipe_costs_in(folder) -> list[Row]:
+    """Training seconds per seed of every recipe cached in `folder` (`training.fit` records them
+    in each checkpoint's history): one row per recipe, then the sum over every cached training."""
+    import json
+    from pathlib import Path
+
+    costs: dict[str, list[tuple[float, int]]] = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        history = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(history, dict) or "seconds" not in history:
+            continue
+        epochs = len(history.get("loss", []))
+        costs.setdefault(_recipe_of(path.stem), []).append((float(history["seconds"]), epochs))
+    rows = [
+        (
+            f"{recipe}: per seed ({len(runs)} seeds, {runs[0][1]} epochs)",
+            sum(seconds for seconds, _ in runs) / len(runs),
+            "s",
+        )
+        for recipe, runs in sorted(costs.items())
+    ]
+    total = sum(seconds for runs in costs.values() for seconds, _ in runs)
+    count = sum(len(runs) for runs in costs.values())
+    return [*rows, (f"all {count} cached trainings", total, "s")]
+
+
+@benchmark
+def seed_costs(tiny: bool = False) -> Iterable[Row]:
+    """What one seed of each recipe cost to train, read from a model cache's histories: the
+    course cache, or $BENCH_CACHE (e.g. the cache of a stored run, before and after a change)."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from utils.config import cache_dir
+
+    if tiny:  # two made-up histories of one recipe, in a folder of their own
+        with tempfile.TemporaryDirectory() as folder:
+            for seed, seconds in ((0, 2.0), (1, 4.0)):
+                name = "small-unet" + (f"-seed{seed}" if seed else "") + "-" + "ab12" * 3
+                history = {"loss": [1.0, 0.5], "seconds": seconds}
+                (Path(folder) / f"{name}-{'cd34' * 3}.json").write_text(json.dumps(history))
+            return recipe_costs_in(folder)
+    folder = os.environ.get("BENCH_CACHE")
+    return recipe_costs_in(Path(folder) / "models" if folder else cache_dir("models"))
+
+
+def main(names: list[str] | None = None) -> int:
+    """Run every benchmark (or those in `names`) and print a table."""
     print(f"Machine: {cpu_name()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}")
     if not BENCHMARKS:
         print("No benchmarks registered yet.")
         return 0
-    print(f"{'benchmark':<18} {'measurement':<56} {'value':>12}  unit")
+    unknown = sorted(set(names or []) - set(BENCHMARKS))
+    if unknown:
+        raise ValueError(f"names must be among {sorted(BENCHMARKS)}, got {unknown}")
+    print(f"{'benchmark':<18} {'measurement':<64} {'value':>12}  unit")
     for name, function in BENCHMARKS.items():
+        if names and name not in names:
+            continue
         for what, value, unit in function():
-            print(f"{name:<18} {what:<56} {value:>12.4g}  {unit}")
+            print(f"{name:<18} {what:<64} {value:>12.4g}  {unit}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

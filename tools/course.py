@@ -53,7 +53,8 @@ NOTEBOOKS = {
         "UNet++: nested skips node by node; UNet vs UNet++ decided over ten seeds."
     ),
     "05a_unet_plus_plus_appendix": (
-        "Appendix to 05: deep supervision, pruning L1-L4 and the paper's depth controls, over seeds."
+        "Appendix to 05: deep supervision, pruning L1-L4 and the paper's depth controls, "
+        "over seeds."
     ),
     "06_vae": (
         "The source document's VAE on single-nucleus crops: pathwise vs score-function gradients, "

@@ -44,15 +44,15 @@ class Profile:
     width: float  # filters as a fraction of the source document's (64, 128, 256)
     num_seeds: int  # random seeds a comparison trains each model with (spread, not one run)
     comparison_size: int = 32  # image side of the comparison setting (see `comparison`)
-    comparison_epochs: int = 1  # epochs of a compared model: enough to level off at that size
+    comparison_epochs: int = 1  # epochs of a compared model: one fixed budget for all of them
 
     def comparison(self) -> Profile:
         """The comparison setting: this profile with smaller images and `comparison_epochs`.
 
         A comparison trains every model over several seeds, so it runs where a model is cheap:
         images of side `comparison_size` drawn by the same generators (membranes as thin, as
-        many cells per pixel area; fewer fit in an image), and as many epochs as it takes the
-        compared models' validation scores to level off."""
+        many cells per pixel area; nuclei as large; fewer fit in an image), and
+        `comparison_epochs`, one fixed budget for every compared model."""
         return dataclasses.replace(
             self, image_size=self.comparison_size, num_epochs=self.comparison_epochs
         )

@@ -460,7 +460,9 @@ def plot_comparison(verdicts, ax=None, title: str | None = None, width: float = 
         ax.plot(result.estimate / result.delta, y, "D", ms=6, color="black", zorder=4)
         label = f"{result.names[0]} vs {result.names[1]}"
         metric = result.details.split(":", 1)[0].replace(" (lower is better)", "")
-        ax.text(-limit, y + 0.3, f"{label} · {metric} (δ {result.delta:g})", fontsize=8, va="center")
+        ax.text(
+            -limit, y + 0.3, f"{label} · {metric} (δ {result.delta:g})", fontsize=8, va="center"
+        )
         ax.text(limit, y + 0.3, _outcome_words(result), fontsize=8, va="center", ha="right")
     ax.set_xlim(-limit, limit)
     ax.set_ylim(-0.6, rows - 0.2)

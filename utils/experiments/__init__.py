@@ -6,7 +6,8 @@ Each piece reads alone:
                   `splits`, `show` (the plain calls a recipe makes). Notebooks 04-07.
 - `seeds`       — `run_seeds`: a recipe once per seed, scored on its test set; `SeedRuns`,
                   `summary`. Notebooks 02, 04-07.
-- `comparison`  — the comparison rule: `verdict` and its `Verdict:` line. Notebooks 02, 04-07.
+- `comparison`  — the comparison rule: a paired 95 % interval read against 0 and ±δ
+                  (`SMALLEST_DIFFERENCES`); `verdict`, its `Verdict:` line. Notebooks 02, 04-07.
 - `generative`  — a validated quality measure for generated images; a VAE's scores. 06, 07.
 - `sim_to_real` — from synthetic to real: the shipped field's blocks, fine-tuning over seeds. 04.
 

@@ -101,7 +101,9 @@ def interval(differences, confidence: float = CONFIDENCE) -> tuple[float, float,
     (infinite with fewer than two differences)."""
     values = np.asarray(differences, float)
     if values.ndim != 1 or len(values) == 0 or not np.all(np.isfinite(values)):
-        raise ValueError(f"differences must be a non-empty 1-D array of finite numbers, got {values}")
+        raise ValueError(
+            f"differences must be a non-empty 1-D array of finite numbers, got {values}"
+        )
     check_number(confidence, "confidence", 0, 1, low_open=True, high_open=True)
     mean = float(values.mean())
     if len(values) < 2:
@@ -136,10 +138,7 @@ def _stable_outcome(low: float, high: float, delta: float, margin: float) -> str
         return {end - margin, end + margin, *(b - tiny for b in near), *(b + tiny for b in near)}
 
     outcomes = {
-        _classify(lo, hi, delta)
-        for lo in candidates(low)
-        for hi in candidates(high)
-        if lo <= hi
+        _classify(lo, hi, delta) for lo in candidates(low) for hi in candidates(high) if lo <= hi
     }
     return outcomes.pop() if len(outcomes) == 1 else "undetermined"
 
