@@ -56,7 +56,7 @@ def test_comparison_recipes_show_their_smaller_setting():
     assert lines[1] == 'train, val, test = data.load_embedded("membranes", COMPARISON)'
     assert "(32, 32, 1)" in text and "COMPARISON" in lines[-1]
     rare = experiments.show("rare-dice", setup.PROFILES["cpu"])
-    assert "data.cores(masks, depth=6.0)" in rare and 'loss="dice",\n    num_epochs=3,' in rare
+    assert "data.cores(masks, depth=6.0)" in rare and 'loss="dice", num_epochs=3' in rare
 
 
 def test_recipe_trains_in_its_setting():
@@ -202,7 +202,7 @@ def test_a_difference_inside_delta_is_equivalent():
 
 def test_a_real_difference_smaller_than_delta_is_still_equivalent():
     shifts = [0.008, 0.010, 0.009, 0.011, 0.010]  # the interval excludes 0, but lies inside ±δ
-    result = experiments.verdict(paired("a", BASE[:5], shifts), runs("b", BASE[:5]))
+    result = experiments.verdict(paired("a", BASE[:5], shifts), runs("b", BASE[:5]), margin=0)
     assert result.low > 0 and result.outcome == "equivalent"
 
 
@@ -231,33 +231,42 @@ def outcome_at(offset, margin=None):
     return experiments.verdict(first, runs("b", BASE[:5]), margin=margin)
 
 
-def test_near_the_zero_boundary_the_margin_makes_it_undetermined():
-    # δ = 0.02, margin = MARGIN x δ; an interval ending just inside δ but far from 0 is fine
-    margin = experiments.MARGIN * 0.02
-    assert outcome_at(0.0).outcome == "equivalent"
-    assert outcome_at(0.05).outcome == "better"
-    assert outcome_at(-0.05).outcome == "worse"
-    # an interval ending within the margin of +δ: equivalent here, better on another CPU
-    near = outcome_at(0.02 - margin / 2)
+def test_the_margin_is_the_metrics_measured_one():
+    dice = experiments.SMALLEST_DIFFERENCES["dice"]
+    assert 0 < dice.margin < dice.delta
+    assert outcome_at(0.05).margin == dice.margin
+    odd = [runs(name, [0.1, 0.2], "odd") for name in "ab"]
+    assert experiments.verdict(*odd, "odd", delta=1.0).margin == experiments.MARGIN * 1.0
+
+
+def test_near_a_delta_boundary_the_margin_makes_it_undetermined():
+    # δ = 0.02 and, for the mechanics, a margin of 0.004
+    margin = 0.004
+    assert outcome_at(0.0, margin).outcome == "equivalent"
+    assert outcome_at(0.05, margin).outcome == "better"
+    assert outcome_at(-0.05, margin).outcome == "worse"
+    # an interval ending within the margin of +δ: equivalent here, undetermined on another CPU
+    near = outcome_at(0.02 - margin / 2, margin)
     assert near.high < 0.02 < near.high + margin and near.outcome == "undetermined"
     assert outcome_at(0.02 - margin / 2, margin=0).outcome == "equivalent"  # without the margin
-    assert outcome_at(-(0.02 - margin / 2)).outcome == "undetermined"  # the same at -δ
-    # clear of both boundaries by more than the margin: decided
-    assert outcome_at(0.02 - 3 * margin).outcome == "equivalent"
-    assert outcome_at(0.02 + 3 * margin).outcome == "better"
+    assert outcome_at(-(0.02 - margin / 2), margin).outcome == "undetermined"  # the same at -δ
+    # clear of every boundary by more than the margin: decided
+    assert outcome_at(0.02 - 3 * margin, margin).outcome == "equivalent"
+    assert outcome_at(0.02 + 3 * margin, margin).outcome == "better"
 
 
 def test_near_zero_with_a_wide_interval_the_margin_makes_it_undetermined():
     spread = (-0.03, 0.03, -0.02, 0.02, 0.0)  # an interval about ±0.034 wide
     base = experiments.interval(spread)
     half = base[2] - base[0]
-    margin = experiments.MARGIN * 0.02
+    margin = 0.004
     # the interval's low end just above 0: "better" here, "undetermined" on another CPU
     first = paired("a", BASE[:5], [half + margin / 2 + s for s in spread])
-    result = experiments.verdict(first, runs("b", BASE[:5]))
+    result = experiments.verdict(first, runs("b", BASE[:5]), margin=margin)
     assert 0 < result.low < margin and result.outcome == "undetermined"
+    assert experiments.verdict(first, runs("b", BASE[:5]), margin=0).outcome == "better"
     first = paired("a", BASE[:5], [half + 2 * margin + s for s in spread])
-    assert experiments.verdict(first, runs("b", BASE[:5])).outcome == "better"
+    assert experiments.verdict(first, runs("b", BASE[:5]), margin=margin).outcome == "better"
 
 
 def test_lower_is_better_reads_naturally():
