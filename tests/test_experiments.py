@@ -447,3 +447,12 @@ def test_training_on_real_starts_from_the_synthetic_weights_or_at_random(cache):
     assert set(np.unique(windows[1])) <= {0.0, 1.0}
     maps = experiments.predict_blocks(scratch, experiments.real_blocks(TINY))
     assert maps["test"].shape == experiments.real_blocks(TINY)["test"][0].shape
+
+
+def test_a_metric_without_a_better_direction_reads_higher_or_lower():
+    base = [8.0, 8.2, 8.1, 8.3, 8.0]
+    first = paired("small beta", base, [8.5, 8.6, 8.4, 8.7, 8.5], "kl")
+    result = experiments.verdict(first, runs("VAE", base, "kl"), "kl")
+    assert result.outcome == "better"  # from the first's side: higher
+    assert result.line == "Verdict: small beta higher than VAE on KL"
+    assert "small beta higher on 5/5 seeds" in result.details

@@ -424,8 +424,11 @@ def show_kernels(kernel, titles=None, ncols: int = 8, size: float = 1.1, input_c
 
 def _outcome_words(result) -> str:
     """A verdict's outcome in a few words: who is better, equivalent or undetermined."""
+    from utils.experiments.seeds import DIRECTIONLESS
+
     if result.outcome in ("better", "worse"):
-        return f"{result.names[0 if result.outcome == 'better' else 1]} better"
+        word = "higher" if result.metric in DIRECTIONLESS else "better"
+        return f"{result.names[0 if result.outcome == 'better' else 1]} {word}"
     return result.outcome
 
 

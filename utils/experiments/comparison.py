@@ -7,7 +7,8 @@ matters on that metric (`SMALLEST_DIFFERENCES`, fixed before the runs). Four out
 
 - "equivalent": the interval lies inside ±δ (two one-sided tests at 2.5 % each: conservative) —
   whatever the difference is, it is smaller than one that matters;
-- "better" / "worse": otherwise, the interval excludes 0 (the first is better / worse);
+- "better" / "worse": otherwise, the interval excludes 0 (the first is better / worse; for a
+  metric without a better direction, `DIRECTIONLESS`, higher / lower);
 - "undetermined": anything else — too few seeds, or too much spread, to say.
 
 An interval that ends within its metric's stability margin of a boundary could end on its other
@@ -23,7 +24,7 @@ import numpy as np
 from scipy import stats
 
 from utils.checks import check_choice, check_number, check_text
-from utils.experiments.seeds import LOWER_IS_BETTER, METRIC_LABELS, SeedRuns
+from utils.experiments.seeds import DIRECTIONLESS, LOWER_IS_BETTER, METRIC_LABELS, SeedRuns
 
 __all__ = [
     "CONFIDENCE",
@@ -233,12 +234,17 @@ def verdict(
     check_number(margin, "margin", 0, expected=">= 0")
     names = tuple(labels or (first.name, second.name))
     label = METRIC_LABELS.get(metric, metric)
+    if metric.startswith("iou_epoch") and metric[9:].isdigit():
+        label = f"validation IoU after epoch {metric[9:]}"
     unit = f" {known.unit}" if known and known.unit else ""
     lower = metric in LOWER_IS_BETTER
     advantages = (b - a) if lower else (a - b)  # > 0 where the first is better
     estimate, low, high = interval(advantages)
     outcome = _stable_outcome(low, high, delta, margin)
-    if outcome in ("better", "worse"):
+    if outcome in ("better", "worse") and metric in DIRECTIONLESS:
+        higher, lower = names if outcome == "better" else names[::-1]
+        line = f"Verdict: {higher} higher than {lower} on {label}"
+    elif outcome in ("better", "worse"):
         better, worse = names if outcome == "better" else names[::-1]
         line = f"Verdict: {better} better than {worse} on {label}"
     elif outcome == "equivalent":
@@ -249,6 +255,7 @@ def verdict(
     sense = " (lower is better)" if lower else ""
     wins = int((advantages > 0).sum())
     losses = int((advantages < 0).sum())
+    ahead = "higher" if metric in DIRECTIONLESS else "better"
     raw = a - b
     raw_low, raw_high = (-high, -low) if lower else (low, high)
     values = "; ".join(
@@ -258,7 +265,7 @@ def verdict(
     details = (
         f"{label}{sense}: {names[0]} − {names[1]} = {_signed(float(raw.mean()), digits)}{unit}, "
         f"95 % CI [{_signed(raw_low, digits)}, {_signed(raw_high, digits)}] "
-        f"(paired t, {len(a)} seeds); {names[0]} better on {wins}/{len(a)} seeds, "
+        f"(paired t, {len(a)} seeds); {names[0]} {ahead} on {wins}/{len(a)} seeds, "
         f"{names[1]} on {losses}/{len(a)}; δ ±{delta:g}{unit}, margin {margin:.{digits}g}"
         f" | {values}"
     )

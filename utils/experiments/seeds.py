@@ -14,7 +14,15 @@ from utils.checks import check_bool, check_int, check_profile, check_text
 from utils.experiments.generative import generative_scores, sample_quality
 from utils.experiments.recipes import _check_changes, _check_seeds, recipe, splits, train
 
-__all__ = ["LOWER_IS_BETTER", "METRIC_LABELS", "SeedRuns", "run_seeds", "scored_model", "summary"]
+__all__ = [
+    "DIRECTIONLESS",
+    "LOWER_IS_BETTER",
+    "METRIC_LABELS",
+    "SeedRuns",
+    "run_seeds",
+    "scored_model",
+    "summary",
+]
 
 METRIC_LABELS = {
     "dice": "Dice",
@@ -30,6 +38,9 @@ METRIC_LABELS = {
     "kl": "KL",
 }
 LOWER_IS_BETTER = {"hd95", "excess", "sample_fd", "midpoint_fd", "sample_statistics_fd"}
+#: Metrics with no better direction: a verdict says "higher" or "lower" (more KL is more
+#: information in the codes, and a prior less like them: neither is better in itself).
+DIRECTIONLESS = {"kl"}
 
 
 @dataclasses.dataclass
