@@ -489,6 +489,14 @@ CASES = {
             (lambda: experiments.train_on_real(CI, verbose="no"), "verbose"),
             (lambda: experiments.train_on_real(None), "profile"),
         ],
+        "interval": [
+            (lambda: experiments.interval([]), "differences"),
+            (lambda: experiments.interval([1.0, 2.0], confidence=1.5), "confidence"),
+        ],
+        "Smallest": [
+            (lambda: experiments.Smallest(0, "", "a reason", 0.1), "delta"),
+            (lambda: experiments.Smallest(1.0, "", "a reason", -1), "margin"),
+        ],
         "verdict": [
             (lambda: experiments.verdict(None, runs()), "first"),
             (lambda: experiments.verdict(runs(), runs(), labels=("a",)), "labels"),

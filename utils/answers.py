@@ -227,6 +227,17 @@ EXERCISES = {
             "05.5", references.deep_supervision_loss, cases.supervision_cases, rtol=1e-4
         ),
         ValueExercise(
+            "05a.1",
+            _constant(32_161),
+            _when(
+                {
+                    6_425: "6,425 is L1: L2 also keeps x02, x11 and x20",
+                    566_001: "that is all of L4",
+                },
+                "L2 keeps the nodes with i + j <= 2, with their heads' weights: count its layers",
+            ),
+        ),
+        ValueExercise(
             "06.1",
             _constant(0.5),
             _when({}, "KL = −½ Σ (1 + log σ² − μ² − σ²), here with μ = 1 and log σ² = 0"),

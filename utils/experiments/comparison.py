@@ -58,6 +58,13 @@ class Smallest:
     reason: str
     margin: float  # how far an interval's end must clear 0 and ±δ (see `verdict`)
 
+    def __post_init__(self):
+        check_number(self.delta, "delta", 0, low_open=True, expected="> 0")
+        check_number(self.margin, "margin", 0, expected=">= 0")
+        if not isinstance(self.unit, str):
+            raise ValueError(f"unit must be a string, got {self.unit!r}")
+        check_text(self.reason, "reason")
+
 
 _SEGMENTATION = (
     "two points of overlap: about the gains papers report between segmenters (UNet++ over UNet: "
