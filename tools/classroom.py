@@ -40,7 +40,7 @@ STUDENT_DIR = ROOT / "students"
 GRADES_DIR = ROOT / "grades"
 #: Seconds one submission may run (the `ci` profile runs any notebook in under two minutes).
 GRADE_TIMEOUT = 600
-_EXERCISE_ID = re.compile(r"""exercise=["'](\d\d\.\d+)["']""")
+_EXERCISE_ID = re.compile(r"""exercise=["'](\d\d[a-z]?\.\d+)["']""")
 
 
 def tags(cell: dict) -> list[str]:
