@@ -269,6 +269,55 @@ def test_near_zero_with_a_wide_interval_the_margin_makes_it_undetermined():
     assert experiments.verdict(first, runs("b", BASE[:5]), margin=margin).outcome == "better"
 
 
+def test_a_rerun_confirms_a_claim_it_would_not_make_anew():
+    margin = 0.004
+    # claimed here: the interval clears +δ by more than the margin
+    stored = outcome_at(0.02 + 2 * margin, margin)
+    assert stored.outcome == stored.claimed == "better" and stored.expected is None
+    assert not stored.confirmed and "expected" not in stored.details
+    # the rerun's interval moved by less than the margin: too close to claim, but it confirms
+    rerun = outcome_at(0.02 + 0.5 * margin, margin)
+    assert rerun.claimed == "undetermined"
+    confirmed = experiments.verdict(*_pair(0.02 + 0.5 * margin), margin=margin, expected="better")
+    assert confirmed.outcome == "better" and confirmed.confirmed
+    assert confirmed.line == "Verdict: a better than b on Dice"
+    assert "confirms the expected outcome (better)" in confirmed.details
+    # a claim the data contradict is not confirmed: the verdict says what this run claims
+    wrong = experiments.verdict(*_pair(0.0), margin=margin, expected="better")
+    assert wrong.outcome == wrong.claimed == "equivalent" and not wrong.confirmed
+    assert "does NOT confirm the expected outcome (better; this run: equivalent)" in wrong.details
+
+
+def test_undetermined_is_confirmed_until_an_outcome_clears_twice_the_margin():
+    margin = 0.004
+    near = experiments.verdict(*_pair(0.02 + margin), margin=margin, expected="undetermined")
+    assert near.claimed == "better" and near.outcome == "undetermined" and near.confirmed
+    far = experiments.verdict(*_pair(0.02 + 4 * margin), margin=margin, expected="undetermined")
+    assert far.outcome == far.claimed == "better" and not far.confirmed
+    with pytest.raises(ValueError, match="expected must be one of"):
+        experiments.verdict(*_pair(0.0), expected="same")
+
+
+def test_every_claim_is_confirmed_by_any_interval_within_its_margin():
+    rng = np.random.default_rng(0)
+    delta, margin = 0.02, 0.004
+    checked = 0
+    for _ in range(4000):
+        low = rng.uniform(-0.05, 0.05)
+        high = low + rng.uniform(0, 0.04)
+        claimed = experiments.comparison._stable_outcome(low, high, delta, margin)
+        moved = np.array([low, high]) + rng.uniform(-0.999 * margin, 0.999 * margin, 2)
+        if moved[0] > moved[1]:
+            continue
+        checked += claimed != "undetermined"
+        assert experiments.confirms(claimed, *moved, delta, margin), (claimed, low, high, moved)
+    assert checked > 1000  # decided claims were among them, not only "undetermined"
+
+
+def _pair(offset):
+    return paired("a", BASE[:5], shifted(offset)), runs("b", BASE[:5])
+
+
 def test_lower_is_better_reads_naturally():
     base = [3.0, 3.2, 3.1, 2.9, 3.0]
     first = paired("UNet++", base, [-1.0, -1.1, -0.9, -1.0, -1.2], "hd95")

@@ -462,7 +462,7 @@ def plot_comparison(verdicts, ax=None, title: str | None = None, width: float = 
         ax.plot([low, high], [y, y], color="black", lw=2.2, zorder=3)
         ax.plot(result.estimate / result.delta, y, "D", ms=6, color="black", zorder=4)
         label = f"{result.names[0]} vs {result.names[1]}"
-        metric = result.details.split(":", 1)[0].replace(" (lower is better)", "")
+        metric = result.label or result.metric
         ax.text(
             -limit, y + 0.3, f"{label} · {metric} (δ {result.delta:g})", fontsize=8, va="center"
         )
