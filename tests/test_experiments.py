@@ -281,7 +281,10 @@ def test_a_rerun_confirms_a_claim_it_would_not_make_anew():
     confirmed = experiments.verdict(*_pair(0.02 + 0.5 * margin), margin=margin, expected="better")
     assert confirmed.outcome == "better" and confirmed.confirmed
     assert confirmed.line == "Verdict: a better than b on Dice"
-    assert "confirms the expected outcome (better)" in confirmed.details
+    assert "confirms the expected outcome (better; on its own, this run: undetermined)" in (
+        confirmed.details
+    )
+    assert "confirms the expected outcome (better)" in stored_again(margin).details
     # a claim the data contradict is not confirmed: the verdict says what this run claims
     wrong = experiments.verdict(*_pair(0.0), margin=margin, expected="better")
     assert wrong.outcome == wrong.claimed == "equivalent" and not wrong.confirmed
@@ -314,6 +317,11 @@ def test_every_claim_is_confirmed_by_any_interval_within_its_margin():
     assert checked > 1000  # decided claims were among them, not only "undetermined"
 
 
+def stored_again(margin):
+    """The stored claim of the test above, rerun unchanged: confirmed, and claimed anew."""
+    return experiments.verdict(*_pair(0.02 + 2 * margin), margin=margin, expected="better")
+
+
 def _pair(offset):
     return paired("a", BASE[:5], shifted(offset)), runs("b", BASE[:5])
 
@@ -326,6 +334,18 @@ def test_lower_is_better_reads_naturally():
     assert result.line == "Verdict: UNet++ better than UNet on HD95"
     assert "HD95 (lower is better): UNet++ − UNet = -1.04 px" in result.details
     assert "UNet++ better on 5/5 seeds" in result.details and "δ ±0.5 px" in result.details
+
+
+def test_a_metric_without_a_better_direction_reads_higher_and_keeps_its_sign():
+    base = [8.6, 8.3, 8.4, 8.5, 8.4]
+    first = paired("small beta", base, [8.1, 7.8, 9.2, 9.2, 9.0], "kl")
+    result = experiments.verdict(first, runs("VAE", base, "kl"), "kl")
+    assert result.line == "Verdict: small beta higher than VAE on KL"
+    assert "lower is better" not in result.details
+    assert f"95 % CI [+{result.low:.2f}, +{result.high:.2f}]" in result.details and result.low > 0
+    assert "small beta higher on 5/5 seeds" in result.details
+    confirmed = experiments.verdict(first, runs("VAE", base, "kl"), "kl", expected="better")
+    assert "confirms the expected outcome (higher)" in confirmed.details
 
 
 def test_verdict_needs_the_same_seeds_a_known_metric_and_a_delta():
@@ -505,3 +525,5 @@ def test_a_metric_without_a_better_direction_reads_higher_or_lower():
     assert result.outcome == "better"  # from the first's side: higher
     assert result.line == "Verdict: small beta higher than VAE on KL"
     assert "small beta higher on 5/5 seeds" in result.details
+    confirmed = experiments.verdict(first, runs("VAE", base, "kl"), "kl", expected="better")
+    assert "confirms the expected outcome (higher)" in confirmed.details

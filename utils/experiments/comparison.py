@@ -286,8 +286,8 @@ def verdict(
     confirmed = expected is not None and confirms(expected, low, high, delta, margin)
     outcome = expected if confirmed else claimed
     if outcome in ("better", "worse") and metric in DIRECTIONLESS:
-        higher, lower = names if outcome == "better" else names[::-1]
-        line = f"Verdict: {higher} higher than {lower} on {label}"
+        above, below = names if outcome == "better" else names[::-1]
+        line = f"Verdict: {above} higher than {below} on {label}"
     elif outcome in ("better", "worse"):
         better, worse = names if outcome == "better" else names[::-1]
         line = f"Verdict: {better} better than {worse} on {label}"
@@ -311,7 +311,7 @@ def verdict(
         f"95 % CI [{_signed(raw_low, digits)}, {_signed(raw_high, digits)}] "
         f"(paired t, {len(a)} seeds); {names[0]} {ahead} on {wins}/{len(a)} seeds, "
         f"{names[1]} on {losses}/{len(a)}; δ ±{delta:g}{unit}, margin {margin:.{digits}g}"
-        f"{_confirmation(expected, confirmed, claimed)} | {values}"
+        f"{_confirmation(expected, confirmed, claimed, metric)} | {values}"
     )
     return Verdict(
         outcome,
@@ -331,10 +331,15 @@ def verdict(
     )
 
 
-def _confirmation(expected: str | None, confirmed: bool, claimed: str) -> str:
+def _confirmation(expected: str | None, confirmed: bool, claimed: str, metric: str) -> str:
     """The details' note on the expected claim: none, confirmed, or not (and what this run says)."""
     if expected is None:
         return ""
+    if metric in DIRECTIONLESS:  # the words the line uses: higher / lower
+        words = {"better": "higher", "worse": "lower"}
+        expected, claimed = words.get(expected, expected), words.get(claimed, claimed)
+    if confirmed and claimed != expected:  # inside the margin: a rerun may confirm, not claim
+        return f"; confirms the expected outcome ({expected}; on its own, this run: {claimed})"
     if confirmed:
         return f"; confirms the expected outcome ({expected})"
     return f"; does NOT confirm the expected outcome ({expected}; this run: {claimed})"
