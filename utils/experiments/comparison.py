@@ -90,8 +90,9 @@ _PSNR = "a quarter of a decibel: below it no reader sees a difference in the ima
 #: environment (Python 3.13, TF 2.20, Keras 3.13): UNet++ vs UNet in the comparison setting (Dice
 #: 0.010, IoU 0.013, boundary F 0.015, V_rand 0.011, HD95 0.34 px), the VAE vs β = 4
 #: (reconstruction above floor 1.07 nats, KL 0.132, sample FD 0.41, midpoint FD 1.02, old measure
-#: 0.16, PSNR 0.198 dB), notebook 02's upsamplers (PSNR gain: no move); and at least a tenth of δ. Metrics not measured take a measured one's (IoU after some epochs: IoU's; the
-#: crops' Dice, HD95 and PSNR: the membranes' and the VAE's).
+#: 0.16, PSNR 0.198 dB), notebook 02's upsamplers (PSNR gain: no move); and at least a tenth of
+#: δ. Metrics not measured take a measured one's (IoU after some epochs: IoU's; the crops' Dice,
+#: HD95 and PSNR: the membranes' and the VAE's).
 SMALLEST_DIFFERENCES: dict[str, Smallest] = {
     "dice": Smallest(0.02, "", _SEGMENTATION, 0.013),
     "iou": Smallest(0.02, "", _SEGMENTATION, 0.017),
