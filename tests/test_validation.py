@@ -489,6 +489,13 @@ CASES = {
             (lambda: experiments.train_on_real(CI, verbose="no"), "verbose"),
             (lambda: experiments.train_on_real(None), "profile"),
         ],
+        "confirms": [
+            (lambda: experiments.confirms("same", 0.1, 0.2, 0.02, 0.01), "expected"),
+            (lambda: experiments.confirms("better", "0.1", 0.2, 0.02, 0.01), "low"),
+            (lambda: experiments.confirms("better", 0.3, 0.2, 0.02, 0.01), "low"),
+            (lambda: experiments.confirms("better", 0.1, 0.2, 0, 0.01), "delta"),
+            (lambda: experiments.confirms("better", 0.1, 0.2, 0.02, -1), "margin"),
+        ],
         "interval": [
             (lambda: experiments.interval([]), "differences"),
             (lambda: experiments.interval([1.0, 2.0], confidence=1.5), "confidence"),

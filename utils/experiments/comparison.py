@@ -175,6 +175,13 @@ def confirms(expected: str, low: float, high: float, delta: float, margin: float
     interval has it without margin, "undetermined" if no outcome is clear by twice the margin.
     Any interval whose ends lie within `margin` of one that claimed `expected` confirms it."""
     check_choice(expected, "expected", OUTCOMES)
+    for name, end in (("low", low), ("high", high)):
+        if not isinstance(end, (int, float, np.floating)) or np.isnan(end):
+            raise ValueError(f"{name} must be a number (an end of the interval), got {end!r}")
+    if low > high:
+        raise ValueError(f"low must be <= high, got low={low} and high={high}")
+    check_number(delta, "delta", 0, low_open=True, expected="> 0")
+    check_number(margin, "margin", 0, expected=">= 0")
     if expected == "undetermined":
         return _stable_outcome(low, high, delta, 2 * margin) == "undetermined"
     return _stable_outcome(low, high, delta, 0.0) == expected
