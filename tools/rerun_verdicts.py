@@ -7,6 +7,10 @@ run you stored: TF_ENABLE_ONEDNN_OPTS=0 (the default here) or =1 (if your CPU le
 
     python -m tools.rerun_verdicts [notebooks/04_unet.ipynb ...]   (default: every notebook)
 
+The notebooks pass their stored outcomes to `experiments.verdict(..., expected=...)`, which reports
+a stored claim while the rerun's interval confirms it (`experiments.confirms`): a line here moves
+only if an interval's end moved by more than its metric's stability margin.
+
 Prints per notebook: stored/rerun verdict counts, mismatches, cell errors, seconds; exits 1 on any
 mismatch or error. The stored notebooks are not modified: the reruns, their logs and the model cache
 go to a temporary folder (printed at the end).
