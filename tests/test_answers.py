@@ -77,6 +77,16 @@ def test_value_references_of_the_models():
     pruned = models.prune_unet_plus_plus(supervised, 1)
     kept = sorted(layer.name[:3] for layer in pruned.layers if layer.name.endswith("_conv1"))
     assert kept == expected("05.3")
+    # notebook 05's comparison models (cpu): the FLOPs ratio exercise 05b.1 states
+    shape, filters = (32, 32, 1), models.scaled_filters(models.UNET_PLUS_PLUS_FILTERS, 0.25)
+    unet_flops = models.flops_per_image(models.build_unet(shape, filters, upsampling="transpose"))
+    nested = models.flops_per_image(
+        models.build_unet_plus_plus(shape, filters, deep_supervision=False)
+    )
+    assert round(nested / unet_flops, 2) == 2.46
+    widened = models.scaled_filters(filters, expected("05b.1"))
+    wide = models.flops_per_image(models.build_unet(shape, widened, upsampling="transpose"))
+    assert abs(wide / nested - 1) < 0.03  # rounding to whole channels, fixed first and last
     vae = models.build_vae()
     assert vae.encoder.get_layer("z_mean").count_params() == expected("06.2")
     assert int(np.prod(models.build_unet().output.shape[1:])) == expected("07.2")

@@ -113,6 +113,27 @@ def test_wide_unet_matches_unet_plus_plus_parameters():
 
 
 @pytest.mark.training
+def test_flops_unet_matches_unet_plus_plus_flops_not_parameters():
+    from utils import models
+
+    profile = setup.PROFILES["cpu"].comparison()
+    shape = (32, 32, 1)
+    flops_unet = models.build_unet(
+        shape, experiments.flops_unet_filters(profile), upsampling="transpose"
+    )
+    paper = experiments.recipe("small-unetpp").arguments(profile)[0]
+    nested = models.build_unet_plus_plus(shape, **paper)
+    target = models.flops_per_image(nested)
+    assert abs(models.flops_per_image(flops_unet) - target) / target < 0.1
+    # Matching compute is not matching parameters: the compute control has about twice as many.
+    assert flops_unet.count_params() > 1.8 * nested.count_params()
+    assert experiments.recipe("small-flops-unet").arguments(setup.PROFILES["cpu"])[0] == {
+        "filters": experiments.flops_unet_filters(profile),
+        "upsampling": "transpose",
+    }
+
+
+@pytest.mark.training
 def test_train_caches_each_seed_under_its_own_name(cache):
     model, history = experiments.train("small-unet", TINY, seed=1)
     assert len(history["loss"]) == TINY.comparison_epochs and model.count_params() > 0
@@ -149,6 +170,85 @@ def test_run_seeds_returns_a_table_per_seed(cache):
         experiments.run_seeds("crops-unet-autoencoder", TINY)
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         experiments.run_seeds("small-unet", TINY, seeds=[-1])
+
+
+def test_validation_thresholds_pick_the_best_threshold_of_each_metric():
+    masks = np.zeros((2, 8, 8, 1), np.float32)
+    masks[:, 2:6, 2:6] = 1
+    probabilities = np.where(masks > 0, 0.3, 0.1).astype(np.float32)  # right, but below 0.5
+    chosen = experiments.validation_thresholds(masks, probabilities, ["dice", "iou", "hd95"])
+    assert set(chosen) == {"dice", "iou", "hd95"}
+    assert all(0.1 <= value < 0.3 for value in chosen.values()), chosen  # between the two levels
+    assert experiments.validation_thresholds(masks, probabilities, ["dice"], [0.5, 0.2]) == {
+        "dice": 0.2
+    }
+    with pytest.raises(ValueError, match="metric_names must be a list of"):
+        experiments.validation_thresholds(masks, probabilities, ["psnr"])
+    with pytest.raises(ValueError, match="thresholds must be numbers strictly between 0 and 1"):
+        experiments.validation_thresholds(masks, probabilities, ["dice"], [0.0, 0.5])
+
+
+@pytest.mark.training
+def test_run_seeds_can_score_at_thresholds_chosen_on_validation(cache):
+    from utils import metrics, training
+
+    fixed = experiments.run_seeds("small-unet", TINY, seeds=[0])
+    chosen = experiments.run_seeds("small-unet", TINY, seeds=[0], threshold="validation")
+    assert fixed.thresholds == [] and chosen.name.endswith("(thresholds chosen on validation)")
+    assert set(chosen.thresholds[0]) == set(chosen.scores[0]) == set(fixed.scores[0])
+    # Each score is the test score at its metric's threshold, chosen on the validation images.
+    model, _ = experiments.train("small-unet", TINY)
+    _, (val_images, val_masks), (test_images, test_masks) = experiments.splits("small-unet", TINY)
+    val_maps = training.predict(model, val_images)
+    assert chosen.thresholds[0] == experiments.validation_thresholds(
+        val_masks, val_maps, list(fixed.scores[0])
+    )
+    test_maps = training.predict(model, test_images)
+    threshold = chosen.thresholds[0]["v_rand"]
+    assert chosen.scores[0]["v_rand"] == pytest.approx(
+        metrics.v_rand(test_masks, test_maps, threshold)
+    )
+    assert fixed.scores[0]["dice"] == pytest.approx(metrics.dice(test_masks, test_maps, 0.5))
+    with pytest.raises(ValueError, match=r"threshold must be 0\.5 for a VAE"):
+        experiments.run_seeds("vae-crops", TINY, seeds=[0], threshold="validation")
+
+
+def test_workers_follow_the_environment_the_profile_and_the_machine(monkeypatch):
+    import os
+
+    import tensorflow as tf
+
+    monkeypatch.delenv("COURSE_WORKERS", raising=False)
+    assert experiments.workers(TINY) == 1  # ci: tiny models, a worker costs more than it saves
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    assert experiments.workers(setup.PROFILES["cpu"]) == (1 if gpu else min(2, os.cpu_count()))
+    monkeypatch.setenv("COURSE_WORKERS", "3")
+    assert experiments.workers(TINY) == 3
+    monkeypatch.setenv("COURSE_WORKERS", "0")
+    with pytest.raises(ValueError, match="COURSE_WORKERS must be a positive integer"):
+        experiments.workers(TINY)
+
+
+@pytest.mark.training
+def test_worker_processes_train_the_weights_of_one_training_after_the_other(
+    cache, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("COURSE_WORKERS", "2")
+    trained = experiments.train_seeds(["small-unet", "rare-bce"], TINY, seeds=[0, 1])
+    assert sorted(trained) == [
+        ("rare-bce", 0),
+        ("rare-bce", 1),
+        ("small-unet", 0),
+        ("small-unet", 1),
+    ]
+    assert experiments.train_seeds("small-unet", TINY, seeds=[0, 1]) == []  # all in the cache now
+    in_worker = experiments.train("small-unet", TINY, seed=1)[0].get_weights()
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "another cache"))
+    monkeypatch.setenv("COURSE_WORKERS", "1")
+    assert experiments.train_seeds("small-unet", TINY, seeds=[1]) == [("small-unet", 1)]
+    here = experiments.train("small-unet", TINY, seed=1)[0].get_weights()
+    for a, b in zip(in_worker, here, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.training
@@ -472,6 +572,25 @@ def test_real_blocks_are_two_contiguous_halves_of_one_square():
     np.testing.assert_array_equal(tiles[3, ..., 0], left[side // 4 : side // 2, side // 4 :])
 
 
+def test_the_fine_tune_block_holds_out_its_bottom_rows():
+    for name in ("ci", "cpu", "gpu"):
+        profile = setup.PROFILES[name]
+        block, labels = experiments.real_blocks(profile)["fine-tune"]
+        parts = experiments.real_parts(profile)
+        (top, top_labels), (bottom, bottom_labels) = parts["train"], parts["held-out"]
+        side = experiments.real_window_side(profile)
+        assert bottom.shape[0] % side == 0 and bottom.shape[0] >= side
+        np.testing.assert_array_equal(np.concatenate([top, bottom]), block)
+        np.testing.assert_array_equal(np.concatenate([top_labels, bottom_labels]), labels)
+        train_windows, held_windows = (experiments.real_windows(profile, p)[0] for p in parts)
+        assert len(train_windows) > len(held_windows) >= 1
+        assert train_windows.shape[1:] == held_windows.shape[1:] == (side, side, 1)
+        # No training window reaches the held-out rows: its last one ends on the part's edge.
+        np.testing.assert_array_equal(train_windows[-1, ..., 0], top[-side:, -side:])
+    with pytest.raises(ValueError, match=r"part must be one of \('train', 'held-out'\)"):
+        experiments.real_windows(TINY, "test")
+
+
 def test_real_scores_pool_the_block_and_the_threshold_is_the_best_dice():
     labels = np.zeros((8, 8), int)
     labels[1:4, 1:4], labels[5:7, 5:7] = 1, 2
@@ -492,7 +611,8 @@ def test_training_on_real_starts_from_the_synthetic_weights_or_at_random(cache):
         experiments.train_on_real(TINY, "imagenet")
     synthetic, _ = experiments.train("unet-nuclei", TINY, verbose=False)
     tuned, history = experiments.train_on_real(TINY, "synthetic", num_epochs=1)
-    scratch, _ = experiments.train_on_real(TINY, "scratch", num_epochs=1)
+    # Seed 1 from scratch: random weights unlike the synthetic UNet's seed-0 initial ones.
+    scratch, _ = experiments.train_on_real(TINY, "scratch", seed=1, num_epochs=1)
     assert len(history["loss"]) == 1
     # One epoch moves the weights a little from where they started: the synthetic ones.
     start, after, other = (m.get_weights()[0] for m in (synthetic, tuned, scratch))

@@ -393,6 +393,7 @@ CASES = {
             (lambda: experiments.SeedRuns("a", [-1], [{"dice": 0.5}]), "seeds"),
             (lambda: experiments.SeedRuns("a", [0, 1], [{"dice": 0.5}]), "scores"),
             (lambda: experiments.SeedRuns(None, [0], [{"dice": 0.5}]), "name"),
+            (lambda: experiments.SeedRuns("a", [0], [{"dice": 0.5}], [], [{}, {}]), "thresholds"),
         ],
         "Verdict": [(lambda: experiments.Verdict("maybe", "Verdict: ?", "-"), "outcome")],
         "block_tiles": [
@@ -447,7 +448,21 @@ CASES = {
             (lambda: experiments.real_threshold(MASK, NAN), "labels"),
             (lambda: experiments.real_threshold(NAN, LABELS), "probabilities"),
         ],
-        "real_windows": [(lambda: experiments.real_windows(None), "profile")],
+        "real_windows": [
+            (lambda: experiments.real_windows(None), "profile"),
+            (lambda: experiments.real_windows(CI, "test"), "part"),
+        ],
+        "real_parts": [(lambda: experiments.real_parts("ci"), "profile")],
+        "real_window_side": [(lambda: experiments.real_window_side(None), "profile")],
+        "validation_thresholds": [
+            (lambda: experiments.validation_thresholds(MASK, MASK, "dice"), "metric_names"),
+            (lambda: experiments.validation_thresholds(MASK, MASK, ["psnr"]), "metric_names"),
+            (lambda: experiments.validation_thresholds(MASK, MASK, ["dice"], [1.5]), "thresholds"),
+        ],
+        "flops_unet_filters": [
+            (lambda: experiments.flops_unet_filters("ci"), "profile"),
+            (lambda: experiments.flops_unet_filters(["ci"]), "profile"),
+        ],
         "recipe": [
             (lambda: experiments.recipe("unet"), "name"),
             (lambda: experiments.recipe(["unet-nuclei"]), "name"),
@@ -458,6 +473,9 @@ CASES = {
             (lambda: experiments.run_seeds("small-unet", CI, seeds=[-1]), "seed"),
             (lambda: experiments.run_seeds("small-unet", CI, seeds=5), "seeds"),
             (lambda: experiments.run_seeds("small-unet", "ci"), "profile"),
+            (lambda: experiments.run_seeds("small-unet", CI, threshold=1.5), "threshold"),
+            (lambda: experiments.run_seeds("small-unet", CI, threshold="best"), "threshold"),
+            (lambda: experiments.run_seeds("vae-crops", CI, threshold="validation"), "threshold"),
         ],
         "sample_quality": [
             (lambda: experiments.sample_quality(["ci"]), "profile"),
@@ -509,6 +527,14 @@ CASES = {
             (lambda: experiments.verdict(runs(), runs(), labels=("a",)), "labels"),
             (lambda: experiments.verdict(runs(), runs(), metric=5), "metric"),
         ],
+        "train_seeds": [
+            (lambda: experiments.train_seeds([], CI), "names"),
+            (lambda: experiments.train_seeds(["unet"], CI), "name"),
+            (lambda: experiments.train_seeds("small-unet", "ci"), "profile"),
+            (lambda: experiments.train_seeds("small-unet", CI, seeds=[-1]), "seed"),
+            (lambda: experiments.train_seeds("small-unet", CI, filters=(4,)), "changes"),
+        ],
+        "workers": [(lambda: experiments.workers(None), "profile")],
         "wide_unet_filters": [
             (lambda: experiments.wide_unet_filters("ci"), "profile"),
             (lambda: experiments.wide_unet_filters(["ci"]), "profile"),

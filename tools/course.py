@@ -53,8 +53,12 @@ NOTEBOOKS = {
         "UNet++: nested skips node by node; UNet vs UNet++ decided over ten seeds."
     ),
     "05a_unet_plus_plus_appendix": (
-        "Appendix to 05: deep supervision, pruning L1-L4 and the paper's depth controls, "
+        "Appendix to 05: deep supervision (head L4 and the mean of heads) and pruning L1-L4, "
         "over seeds."
+    ),
+    "05b_unet_plus_plus_controls": (
+        "Appendix to 05: the paper's controls (best depth on validation, parameters, FLOPs) and "
+        "a longer constant-rate run that tests the training budget."
     ),
     "06_vae": (
         "The source document's VAE on single-nucleus crops: pathwise vs score-function gradients, "

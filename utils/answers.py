@@ -238,6 +238,16 @@ EXERCISES = {
             ),
         ),
         ValueExercise(
+            "05b.1",
+            _constant(float(np.sqrt(2.46))),
+            _when(
+                {2.46: "that multiplies the FLOPs by 2.46 twice: both channel counts grow"},
+                "a convolution's FLOPs grow with the product of its input and output channels",
+            ),
+            rtol=0.01,
+            atol=0.01,
+        ),
+        ValueExercise(
             "06.1",
             _constant(0.5),
             _when({}, "KL = −½ Σ (1 + log σ² − μ² − σ²), here with μ = 1 and log σ² = 0"),

@@ -23,6 +23,7 @@ __all__ = [
     "REGRESSION",
     "EpochLine",
     "build",
+    "checkpoint_path",
     "evaluate",
     "fingerprint",
     "fit",
@@ -137,30 +138,99 @@ def fit(
     settings, the data itself and the code that trains it (`utils.cache_key`), so rerunning a
     notebook reuses it instead of training again (`use_cache=False` forces training).
     """
+    settings = _settings(
+        model,
+        profile,
+        name,
+        loss,
+        learning_rate,
+        schedule,
+        num_epochs,
+        batch_size,
+        augment,
+        seed,
+        jit_compile,
+    )
+    for flag, value in (("use_cache", use_cache), ("verbose", verbose)):
+        check_bool(value, flag)
+    checkpoint = _checkpoint(model, train, val, name, settings)
+    _compile(model, settings, num_train=len(train[0]))
+    if use_cache and checkpoint.exists() and checkpoint.with_suffix(".json").exists():
+        return _reuse(model, checkpoint, name, verbose)
+    keras.utils.set_random_seed(
+        settings.seed
+    )  # the same shuffles, augmentations and dropout every run
+    train_data, val_data = _datasets(model, train, val, settings)
+    _build_optimizer(model)
+    return _train(model, train_data, val_data, settings.num_epochs, checkpoint, verbose)
+
+
+def checkpoint_path(
+    model: keras.Model,
+    train,
+    val,
+    profile,
+    name: str,
+    loss: str | None = "bce_dice",
+    learning_rate: float = 2e-3,
+    schedule: str = "cosine",
+    num_epochs: int | None = None,
+    batch_size: int | None = None,
+    augment: bool = True,
+    seed: int = 0,
+    jit_compile: bool | str | None = None,
+):
+    """The file in which `fit` with the same arguments caches the trained model: it exists once
+    that training has run (with its history beside it, as .json)."""
+    settings = _settings(
+        model,
+        profile,
+        name,
+        loss,
+        learning_rate,
+        schedule,
+        num_epochs,
+        batch_size,
+        augment,
+        seed,
+        jit_compile,
+    )
+    return _checkpoint(model, train, val, name, settings)
+
+
+def _settings(
+    model,
+    profile,
+    name,
+    loss,
+    learning_rate,
+    schedule,
+    num_epochs,
+    batch_size,
+    augment,
+    seed,
+    jit_compile,
+) -> _Settings:
+    """`fit`'s arguments checked (a clear ValueError for each bad one) and gathered as settings,
+    the profile's epochs and batch size filled in."""
     _check_arguments(model, name, loss, schedule, num_epochs, batch_size, augment)
     check_profile(profile)
     check_number(learning_rate, "learning_rate", 0, low_open=True)
-    seed = check_seed(seed)
-    for flag, value in (("use_cache", use_cache), ("verbose", verbose)):
-        check_bool(value, flag)
-    settings = _Settings(
+    return _Settings(
         loss,
         learning_rate,
         schedule,
         int(num_epochs or profile.num_epochs),
         int(batch_size or profile.batch_size),
         augment,
-        seed,
+        check_seed(seed),
         _jit_compile(jit_compile),
     )
-    checkpoint = cache_dir("models") / f"{name}-{_cache_key(model, train, val, settings)}.keras"
-    _compile(model, settings, num_train=len(train[0]))
-    if use_cache and checkpoint.exists() and checkpoint.with_suffix(".json").exists():
-        return _reuse(model, checkpoint, name, verbose)
-    keras.utils.set_random_seed(seed)  # the same shuffles, augmentations and dropout every run
-    train_data, val_data = _datasets(model, train, val, settings)
-    _build_optimizer(model)
-    return _train(model, train_data, val_data, settings.num_epochs, checkpoint, verbose)
+
+
+def _checkpoint(model, train, val, name: str, settings: _Settings):
+    """The checkpoint's path in the cache: the name, then the key (`_cache_key`)."""
+    return cache_dir("models") / f"{name}-{_cache_key(model, train, val, settings)}.keras"
 
 
 def _check_arguments(model, name, loss, schedule, num_epochs, batch_size, augment) -> None:

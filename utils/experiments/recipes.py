@@ -9,13 +9,21 @@ notebooks that use the same recipe share one cached checkpoint, and `show` print
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
 from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from utils import data, models, training
+from utils import config, data, models, training
 from utils.checks import check_bool, check_choice, check_profile, check_seed, check_text
 
 __all__ = [
@@ -27,11 +35,14 @@ __all__ = [
     "RECIPES",
     "Recipe",
     "checkpoint_name",
+    "flops_unet_filters",
     "recipe",
     "show",
     "splits",
     "train",
+    "train_seeds",
     "wide_unet_filters",
+    "workers",
 ]
 
 #: The data sets a recipe may train on: the embedded ones, and two made from them (see `splits`).
@@ -109,6 +120,29 @@ def _wide_unet_filters(profile) -> tuple[int, ...]:
 
     target = models.build_unet_plus_plus(shape, filters, deep_supervision=False).count_params()
     widen = min(np.arange(1.0, 1.4, 0.02), key=lambda factor: abs(unet_parameters(factor) - target))
+    return models.scaled_filters(filters, widen)
+
+
+def flops_unet_filters(profile) -> tuple[int, ...]:
+    """Appendix 05b's compute control: the paper's filters widened (in steps of 0.02) until the
+    UNet needs about as many FLOPs per image as UNet++ without deep supervision (within 10 %)."""
+    return _flops_unet_filters(check_profile(profile))
+
+
+@functools.lru_cache(maxsize=4)
+def _flops_unet_filters(profile) -> tuple[int, ...]:
+    """`flops_unet_filters`, computed once per profile."""
+    shape = (profile.image_size, profile.image_size, 1)
+    filters = _paper_filters(profile)
+
+    def unet_flops(widen):
+        wide = models.scaled_filters(filters, widen)
+        return models.flops_per_image(models.build_unet(shape, wide, upsampling="transpose"))
+
+    target = models.flops_per_image(
+        models.build_unet_plus_plus(shape, filters, deep_supervision=False)
+    )
+    widen = min(np.arange(1.0, 2.5, 0.02), key=lambda factor: abs(unet_flops(factor) - target))
     return models.scaled_filters(filters, widen)
 
 
@@ -259,6 +293,15 @@ RECIPES: dict[str, Recipe] = {
             "membranes",
             models.build_unet,
             lambda p: {"filters": wide_unet_filters(p.comparison()), "upsampling": "transpose"},
+            _paper_training,
+            comparison=True,
+        ),
+        # Appendix 05b's compute control: a UNet as costly to run as UNet++ (FLOPs per image).
+        Recipe(
+            "small-flops-unet",
+            "membranes",
+            models.build_unet,
+            lambda p: {"filters": flops_unet_filters(p.comparison()), "upsampling": "transpose"},
             _paper_training,
             comparison=True,
         ),
@@ -439,6 +482,14 @@ def train(name: str, profile, seed: int = 0, verbose: bool | None = None, **chan
     and data order), or load it from the cache; return (model, history). `changes` override the
     recipe's training settings (any of `CHANGEABLE`, e.g. `learning_rate=1e-2`): a class
     activity is one changed call."""
+    model, arguments = _prepared(name, profile, seed, verbose, changes)
+    history = training.fit(model, *arguments["data"], **arguments["fit"])
+    return model, history
+
+
+def _prepared(name: str, profile, seed, verbose, changes) -> tuple:
+    """Recipe `name`'s model, built with `seed`, and the arguments `training.fit` gets: its
+    training and validation pairs ("data") and keyword arguments ("fit")."""
     chosen = recipe(name)
     check_profile(profile)
     seed = check_seed(seed)
@@ -451,15 +502,169 @@ def train(name: str, profile, seed: int = 0, verbose: bool | None = None, **chan
     if verbose is not None:
         fit_args["verbose"] = verbose
     train_split, val_split, _ = splits(name, profile)
-    shape = chosen.input_shape(profile)
-    model = training.build(chosen.builder, shape, seed=seed, **build_args)
-    history = training.fit(
-        model,
-        _pairs(train_split, chosen.autoencoder),
-        _pairs(val_split, chosen.autoencoder),
-        setting,
-        checkpoint_name(name + suffix, seed),
-        seed=seed,
-        **fit_args,
-    )
-    return model, history
+    model = training.build(chosen.builder, chosen.input_shape(profile), seed=seed, **build_args)
+    data = (_pairs(train_split, chosen.autoencoder), _pairs(val_split, chosen.autoencoder))
+    fit_args.update(profile=setting, name=checkpoint_name(name + suffix, seed), seed=seed)
+    return model, {"data": data, "fit": fit_args}
+
+
+def _is_cached(name: str, profile, seed: int, changes: dict) -> bool:
+    """Whether `train(name, profile, seed, **changes)` would load its model from the cache."""
+    model, arguments = _prepared(name, profile, seed, None, changes)
+    fit_args = {k: v for k, v in arguments["fit"].items() if k != "verbose"}
+    checkpoint = training.checkpoint_path(model, *arguments["data"], **fit_args)
+    return checkpoint.exists() and checkpoint.with_suffix(".json").exists()
+
+
+def workers(profile) -> int:
+    """How many trainings run at once when several seeds need training (`train_seeds`): the
+    environment variable COURSE_WORKERS if set; else 2 on a machine with two CPU cores or more,
+    because one training of these small models keeps only about one core busy (`make bench`:
+    two at once finish in about 0.8 of the time of one after the other, with the same weights);
+    1 with a GPU, and in the `ci` profile, whose models train in a second or two (starting a
+    worker costs more)."""
+    check_profile(profile)
+    value = os.environ.get("COURSE_WORKERS")
+    if value is not None:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"COURSE_WORKERS must be a positive integer, got {value!r}")
+        return int(value)
+    if profile.name == "ci" or _has_gpu():
+        return 1
+    return min(2, os.cpu_count() or 1)
+
+
+def _has_gpu() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def train_seeds(names, profile, seeds=None, **changes) -> list[tuple[str, int]]:
+    """Train recipe `names` (one name or a list) once for each of `seeds` not in the cache yet,
+    `workers(profile)` trainings at a time, each worker a Python process of its own that takes
+    the next training as soon as it is free; return the (name, seed) pairs it trained. The weights
+    are those of training one after the other (every training sets its own seeds). `run_seeds`
+    calls it first; a notebook may call it for several recipes at once, then load each model from
+    the cache."""
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, (list, tuple)) or not names:
+        raise ValueError(f"names must be a recipe name or a non-empty list of them, got {names!r}")
+    for name in names:
+        recipe(name)
+    check_profile(profile)
+    _check_changes(changes)
+    seeds = _check_seeds(seeds, profile)
+    missing = [
+        (name, seed)
+        for name in names
+        for seed in seeds
+        if not _is_cached(name, profile, seed, changes)
+    ]
+    count = min(workers(profile), len(missing))
+    if count < 2:
+        for name, seed in missing:
+            train(name, profile, seed, verbose=False, **changes)
+        return missing
+    jobs = queue.Queue()
+    for name, seed in missing:
+        jobs.put((name, profile, seed, changes))
+    failures = []
+    threads = [
+        threading.Thread(target=_feed, args=(worker, jobs, failures))
+        for worker in _started_workers(count)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError("a training in a worker process failed:\n" + failures[0])
+    return missing
+
+
+#: A worker process: `_serve` reads trainings from stdin and says "done" on stdout after each.
+_WORKER = "from utils.experiments.recipes import _serve; _serve()"
+
+#: The worker processes that are running, kept for the next `train_seeds` (starting one imports
+#: TensorFlow: seconds), each with the file its messages go to and the environment it started in.
+_POOL: list[tuple[subprocess.Popen, object, dict]] = []
+
+
+def _started_workers(count: int) -> list[tuple[subprocess.Popen, object, dict]]:
+    """`count` running workers: those of the pool that still run in this process's environment
+    (a changed $COURSE_CACHE, say, must reach them), and new ones for the rest."""
+    environment = dict(os.environ)
+    for worker in list(_POOL):
+        if worker[0].poll() is not None or worker[2] != environment:
+            _stop(worker)
+    while len(_POOL) < count:
+        log = tempfile.TemporaryFile()
+        process = subprocess.Popen(
+            [sys.executable, "-c", _WORKER],
+            cwd=config.ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+        _POOL.append((process, log, environment))
+    return _POOL[:count]
+
+
+def _stop(worker) -> None:
+    """End one worker (it stops at the end of its input) and drop it from the pool."""
+    process, log, _ = worker
+    if worker in _POOL:
+        _POOL.remove(worker)
+    try:
+        process.stdin.close()
+    except OSError:  # it has ended already
+        pass
+    process.wait()
+    log.close()
+
+
+atexit.register(lambda: [_stop(worker) for worker in list(_POOL)])
+
+
+def _feed(worker, jobs: queue.Queue, failures: list) -> None:
+    """Give one worker the next job of `jobs` until it is empty (a thread of `train_seeds`); on a
+    failure the worker's last messages go to `failures`, the worker is stopped and no new job
+    starts."""
+    process, log, _ = worker
+    while not failures:
+        try:
+            job = jobs.get_nowait()
+        except queue.Empty:
+            return
+        message = pickle.dumps(job)
+        try:
+            process.stdin.write(len(message).to_bytes(8, "big") + message)
+            process.stdin.flush()
+            answer = process.stdout.readline()
+        except OSError:  # the worker has ended: its messages say why
+            answer = b""
+        if answer != b"done\n":
+            process.wait()
+            failures.append(f"{job[0]} seed {job[2]}:\n{_tail(log)}")
+            _stop(worker)
+
+
+def _tail(log, lines: int = 20) -> str:
+    """The last `lines` lines a worker wrote to its log."""
+    log.seek(0)
+    return "\n".join(log.read().decode(errors="replace").strip().splitlines()[-lines:])
+
+
+def _serve() -> None:
+    """The loop of a worker process: read (name, profile, seed, changes), train it into the
+    cache, write "done"; stop at the end of stdin. Anything printed goes to stderr."""
+    answer = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # stdout carries only the answers
+    while header := sys.stdin.buffer.read(8):
+        name, profile, seed, changes = pickle.loads(
+            sys.stdin.buffer.read(int.from_bytes(header, "big"))
+        )
+        train(name, profile, seed, verbose=False, **changes)
+        answer.write(b"done\n")
+        answer.flush()

@@ -9,19 +9,28 @@ from collections.abc import Iterable, Sequence
 import keras
 import numpy as np
 
-from utils import models, training
-from utils.checks import check_bool, check_int, check_profile, check_text
+from utils import metrics, models, training
+from utils.checks import check_bool, check_int, check_number, check_profile, check_text
 from utils.experiments.generative import generative_scores, sample_quality
-from utils.experiments.recipes import _check_changes, _check_seeds, recipe, splits, train
+from utils.experiments.recipes import (
+    _check_changes,
+    _check_seeds,
+    recipe,
+    splits,
+    train,
+    train_seeds,
+)
 
 __all__ = [
     "DIRECTIONLESS",
     "LOWER_IS_BETTER",
     "METRIC_LABELS",
+    "VALIDATION_THRESHOLDS",
     "SeedRuns",
     "run_seeds",
     "scored_model",
     "summary",
+    "validation_thresholds",
 ]
 
 METRIC_LABELS = {
@@ -51,6 +60,8 @@ class SeedRuns:
     seeds: list[int]
     scores: list[dict]  # per seed: {"dice": ..., "iou": ..., "hd95": ...}
     histories: list[dict] = dataclasses.field(default_factory=list)
+    # per seed, the threshold each metric was scored at ({} when all were scored at 0.5)
+    thresholds: list[dict] = dataclasses.field(default_factory=list)
 
     def __post_init__(self):
         check_text(self.name, "name")
@@ -71,6 +82,14 @@ class SeedRuns:
             raise ValueError(
                 f"histories must be empty or hold one per seed ({len(self.seeds)}), got "
                 f"{len(self.histories)}"
+            )
+        if self.thresholds and (
+            len(self.thresholds) != len(self.seeds)
+            or not all(isinstance(chosen, dict) for chosen in self.thresholds)
+        ):
+            raise ValueError(
+                f"thresholds must be empty or hold one dict per seed ({len(self.seeds)}), got "
+                f"{self.thresholds!r}"
             )
 
     def values(self, metric: str) -> np.ndarray:
@@ -110,22 +129,78 @@ class SeedRuns:
         return "\n".join(lines)
 
 
+#: The score functions of a segmenter, by metric (membranes also get boundary F and V_rand).
+_SCORES = {
+    "dice": metrics.dice,
+    "iou": metrics.iou,
+    "hd95": metrics.hd95,
+    "boundary_f": metrics.boundary_f1,
+    "v_rand": metrics.v_rand,
+}
+
+
+#: The thresholds `validation_thresholds` chooses from: notebook 04's 0.05, 0.10, ..., 0.95 and
+#: three more at each end (measured: a sharp membrane map's best V_rand lies near 0.02).
+VALIDATION_THRESHOLDS = np.round(
+    np.concatenate([[0.01, 0.02, 0.03], metrics.THRESHOLDS, [0.97, 0.98, 0.99]]), 2
+)
+
+
+def validation_thresholds(masks, probabilities, metric_names, thresholds=None) -> dict:
+    """Per metric, the threshold (of `thresholds`, default `VALIDATION_THRESHOLDS`) with the best
+    score on these validation masks and probabilities: highest, or lowest for HD95."""
+    unknown = [name for name in metric_names if name not in _SCORES]
+    if isinstance(metric_names, str) or not metric_names or unknown:
+        raise ValueError(f"metric_names must be a list of {sorted(_SCORES)}, got {metric_names!r}")
+    grid = VALIDATION_THRESHOLDS if thresholds is None else np.asarray(thresholds, float)
+    if grid.ndim != 1 or not len(grid) or not np.all((grid > 0) & (grid < 1)):
+        raise ValueError(f"thresholds must be numbers strictly between 0 and 1, got {thresholds!r}")
+    chosen = {}
+    for name in metric_names:
+        scores = np.array([_SCORES[name](masks, probabilities, t) for t in grid])
+        best = np.argmin(scores) if name in LOWER_IS_BETTER else np.argmax(scores)
+        chosen[name] = float(grid[int(best)])
+    return chosen
+
+
+def _segmenter_scores(model, val, test, membranes: bool, threshold) -> tuple[dict, dict]:
+    """A segmenter's test scores at `threshold` (a number), or with "validation" at each metric's
+    threshold chosen on the validation set; with the thresholds used (by metric)."""
+    names = ["dice", "iou", "hd95", *(["boundary_f", "v_rand"] if membranes else [])]
+    if threshold != "validation":
+        return training.evaluate(model, *test, threshold, membranes), {}
+    chosen = validation_thresholds(val[1], training.predict(model, val[0]), names)
+    probabilities = training.predict(model, test[0])
+    scores = {name: _SCORES[name](test[1], probabilities, chosen[name]) for name in names}
+    return scores, chosen
+
+
 def run_seeds(
-    name: str, profile, seeds=None, verbose: bool = False, head: int | None = None, **changes
+    name: str,
+    profile,
+    seeds=None,
+    verbose: bool = False,
+    head: int | None = None,
+    threshold: float | str = 0.5,
+    **changes,
 ) -> SeedRuns:
     """Train (or load) recipe `name` once per seed and score each on the test set.
 
     `seeds` defaults to range(profile.num_seeds). A segmenter gets Dice, IoU and HD95; a
     deep-supervised one is scored on the mean of its heads (`models.average_heads`), or, with
     `head=k`, on its sub-network Lk alone (`models.prune_unet_plus_plus`); membrane models also
-    get the boundary F-score and V_rand. A VAE or plain autoencoder of the crops gets
-    `generative_scores` (the sample-quality measure of `sample_quality`). `changes` change the
-    recipe's training as in `train`."""
+    get the boundary F-score and V_rand. A segmenter is scored at `threshold` (0.5), or with
+    "validation" each metric at the threshold best for it on the validation set, per seed
+    (`validation_thresholds`; the choices are in `SeedRuns.thresholds`). A VAE or plain
+    autoencoder of the crops gets `generative_scores` (the sample-quality measure of
+    `sample_quality`). `changes` change the recipe's training as in `train`."""
     chosen = recipe(name)
     check_profile(profile)
     check_bool(verbose, "verbose")
     if head is not None:
         check_int(head, "head", minimum=1)
+    if threshold != "validation":
+        check_number(threshold, "threshold", 0, 1, low_open=True, high_open=True)
     suffix = _check_changes(changes)
     is_generator = chosen.builder is models.build_vae
     if chosen.autoencoder and not is_generator:
@@ -136,26 +211,28 @@ def run_seeds(
         raise ValueError(
             f"run_seeds scores the VAEs of the crops; {name!r} learns {chosen.dataset}"
         )
+    if is_generator and threshold != 0.5:
+        raise ValueError(f"threshold must be 0.5 for a VAE ({name!r} is scored without one)")
     seeds = _check_seeds(seeds, profile)
-    _, _, (test_images, test_masks) = splits(name, profile)
+    train_seeds(name, profile, seeds, **changes)  # the seeds not cached yet, several at a time
+    _, val, test = splits(name, profile)
     quality = sample_quality(profile) if is_generator else None
-    scores, histories = [], []
+    scores, histories, thresholds = [], [], []
     for seed in seeds:
         model, history = train(name, profile, seed, verbose=verbose, **changes)
         if is_generator:
-            scores.append(generative_scores(model, test_images, quality))
+            scores.append(generative_scores(model, test[0], quality))
         else:
-            scores.append(
-                training.evaluate(
-                    scored_model(model, head),
-                    test_images,
-                    test_masks,
-                    membranes=chosen.dataset == "membranes",
-                )
+            score, used = _segmenter_scores(
+                scored_model(model, head), val, test, chosen.dataset == "membranes", threshold
             )
+            scores.append(score)
+            thresholds.append(used)
         histories.append(history)
     label = name + suffix if head is None else f"{name + suffix} L{head}"
-    return SeedRuns(label, seeds, scores, histories)
+    if threshold == "validation":
+        label += " (thresholds chosen on validation)"
+    return SeedRuns(label, seeds, scores, histories, [t for t in thresholds if t])
 
 
 def scored_model(model, head: int | None = None):
