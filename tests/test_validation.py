@@ -533,6 +533,8 @@ CASES = {
             (lambda: experiments.train_seeds("small-unet", "ci"), "profile"),
             (lambda: experiments.train_seeds("small-unet", CI, seeds=[-1]), "seed"),
             (lambda: experiments.train_seeds("small-unet", CI, filters=(4,)), "changes"),
+            (lambda: experiments.train_seeds({"small-unet": [0]}, CI, seeds=[0]), "seeds"),
+            (lambda: experiments.train_seeds({}, CI), "names"),
         ],
         "workers": [(lambda: experiments.workers(None), "profile")],
         "wide_unet_filters": [

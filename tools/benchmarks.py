@@ -211,6 +211,48 @@ def training_settings(tiny: bool = False) -> Iterable[Row]:
     return rows
 
 
+@benchmark
+def parallel_seeds(tiny: bool = False) -> Iterable[Row]:
+    """`experiments.train_seeds` with one worker against two: four seeds of the comparison UNet
+    (the ci profile and two seeds when tiny), each from an empty cache of its own; whether the
+    two give the same weights (1 = identical, bit for bit)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tempfile
+    import time
+
+    import numpy as np
+
+    from utils import experiments
+    from utils.config import PROFILES
+
+    profile, seeds = (PROFILES["ci"], [0, 1]) if tiny else (PROFILES["cpu"], [0, 1, 2, 3])
+    before = {key: os.environ.get(key) for key in ("COURSE_CACHE", "COURSE_WORKERS")}
+    seconds, weights = {}, {}
+    try:
+        for count in (1, 2):
+            with tempfile.TemporaryDirectory() as folder:
+                os.environ.update(COURSE_CACHE=folder, COURSE_WORKERS=str(count))
+                start = time.perf_counter()
+                experiments.train_seeds("small-unet", profile, seeds)
+                seconds[count] = time.perf_counter() - start
+                model, _ = experiments.train("small-unet", profile, seeds[-1])
+                weights[count] = model.get_weights()
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    same = all(np.array_equal(a, b) for a, b in zip(weights[1], weights[2], strict=True))
+    what = f"{len(seeds)} seeds of small-unet ({profile.name})"
+    return [
+        (f"{what}, one at a time", seconds[1], "s"),
+        (f"{what}, two worker processes", seconds[2], "s"),
+        (f"{what}, two workers / one at a time", seconds[2] / seconds[1], "x"),
+        (f"{what}, the same weights", float(same), "1 = yes"),
+    ]
+
+
 def cpu_name() -> str:
     """The processor's model name (Linux), else the architecture."""
     try:

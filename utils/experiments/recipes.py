@@ -159,17 +159,21 @@ def _compared(name: str, builder: Callable, depth: int = 4, **options) -> Recipe
     )
 
 
-def _rare(name: str, loss: str) -> Recipe:
+def _rare(name: str, loss: str, full: bool = False) -> Recipe:
     """Notebook 04's rare foreground: the nuclei UNet on nuclei cores, a fixed third of the
-    profile's epochs (the point is what happens in a short budget). At full size: in the
-    comparison setting's 32-px images a third of the images hold no core, and both losses
-    measured settled on all-background there."""
+    profile's epochs (the point is what happens in a short budget), or with `full` all of them.
+    At full size: in the comparison setting's 32-px images a third of the images hold no core,
+    and both losses measured settled on all-background there."""
     return Recipe(
         name,
         "nuclei-cores",
         models.build_unet,
         lambda p: {"filters": models.scaled_filters(models.SOURCE_FILTERS, p.width)},
-        lambda p: {"loss": loss, "num_epochs": max(1, p.num_epochs // 3), "verbose": False},
+        lambda p: {
+            "loss": loss,
+            "num_epochs": p.num_epochs if full else max(1, p.num_epochs // 3),
+            "verbose": False,
+        },
     )
 
 
@@ -309,6 +313,7 @@ RECIPES: dict[str, Recipe] = {
         _compared("small-unetpp-ds", models.build_unet_plus_plus, deep_supervision=True),
         _rare("rare-bce", "bce"),
         _rare("rare-dice", "dice"),
+        _rare("rare-bce-full", "bce", full=True),
         # Notebook 06's generators and their judge, on the single-object crops (07 reuses them).
         Recipe(
             "crops-features",
@@ -519,8 +524,8 @@ def _is_cached(name: str, profile, seed: int, changes: dict) -> bool:
 def workers(profile) -> int:
     """How many trainings run at once when several seeds need training (`train_seeds`): the
     environment variable COURSE_WORKERS if set; else 2 on a machine with two CPU cores or more,
-    because one training of these small models keeps only about one core busy (`make bench`:
-    two at once finish in about 0.8 of the time of one after the other, with the same weights);
+    because one training of these small models keeps only about one core busy (`make bench
+    BENCH=parallel_seeds`: two at a time take about 0.8 of the time, with the same weights);
     1 with a GPU, and in the `ci` profile, whose models train in a second or two (starting a
     worker costs more)."""
     check_profile(profile)
@@ -541,24 +546,33 @@ def _has_gpu() -> bool:
 
 
 def train_seeds(names, profile, seeds=None, **changes) -> list[tuple[str, int]]:
-    """Train recipe `names` (one name or a list) once for each of `seeds` not in the cache yet,
-    `workers(profile)` trainings at a time, each worker a Python process of its own that takes
-    the next training as soon as it is free; return the (name, seed) pairs it trained. The weights
-    are those of training one after the other (every training sets its own seeds). `run_seeds`
-    calls it first; a notebook may call it for several recipes at once, then load each model from
-    the cache."""
-    names = [names] if isinstance(names, str) else names
-    if not isinstance(names, (list, tuple)) or not names:
-        raise ValueError(f"names must be a recipe name or a non-empty list of them, got {names!r}")
-    for name in names:
+    """Train recipe `names` (one name, a list of names, or a dict of name -> its own seeds) once
+    for each of `seeds` not in the cache yet, `workers(profile)` trainings at a time, each worker
+    a Python process of its own that takes the next training as soon as it is free; return the
+    (name, seed) pairs it trained. The weights are those of training one after the other (every
+    training sets its own seeds). `run_seeds` calls it first; a notebook may call it for several
+    recipes at once, then load each model from the cache."""
+    if isinstance(names, dict):
+        if seeds is not None:
+            raise ValueError("seeds must be None when names is a dict of name -> seeds")
+        wanted = {name: _check_seeds(list(chosen), profile) for name, chosen in names.items()}
+    else:
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, (list, tuple)) or not names:
+            raise ValueError(
+                f"names must be a recipe name, a non-empty list of them or a dict, got {names!r}"
+            )
+        wanted = {name: _check_seeds(seeds, profile) for name in names}
+    if not wanted:
+        raise ValueError("names must name at least one recipe")
+    for name in wanted:
         recipe(name)
     check_profile(profile)
     _check_changes(changes)
-    seeds = _check_seeds(seeds, profile)
     missing = [
         (name, seed)
-        for name in names
-        for seed in seeds
+        for name, chosen in wanted.items()
+        for seed in chosen
         if not _is_cached(name, profile, seed, changes)
     ]
     count = min(workers(profile), len(missing))
