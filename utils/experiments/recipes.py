@@ -9,21 +9,13 @@ notebooks that use the same recipe share one cached checkpoint, and `show` print
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import functools
-import os
-import pickle
-import queue
-import subprocess
-import sys
-import tempfile
-import threading
 from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from utils import config, data, models, training
+from utils import data, models, training
 from utils.checks import check_bool, check_choice, check_profile, check_seed, check_text
 
 __all__ = [
@@ -40,9 +32,7 @@ __all__ = [
     "show",
     "splits",
     "train",
-    "train_seeds",
     "wide_unet_filters",
-    "workers",
 ]
 
 #: The data sets a recipe may train on: the embedded ones, and two made from them (see `splits`).
@@ -160,10 +150,9 @@ def _compared(name: str, builder: Callable, depth: int = 4, **options) -> Recipe
 
 
 def _rare(name: str, loss: str, full: bool = False) -> Recipe:
-    """Notebook 04's rare foreground: the nuclei UNet on nuclei cores, a fixed third of the
-    profile's epochs (the point is what happens in a short budget), or with `full` all of them.
-    At full size: in the comparison setting's 32-px images a third of the images hold no core,
-    and both losses measured settled on all-background there."""
+    """Notebook 04's rare foreground: the nuclei UNet on nuclei cores at full size (at 32 px a
+    third of the images hold no core), a third of the profile's epochs (the point is what happens
+    in a short budget), or with `full` all of them."""
     return Recipe(
         name,
         "nuclei-cores",
@@ -484,9 +473,8 @@ def _check_changes(changes: dict) -> str:
 
 def train(name: str, profile, seed: int = 0, verbose: bool | None = None, **changes):
     """Build and train recipe `name` under `profile` (in the recipe's setting) with `seed` (build
-    and data order), or load it from the cache; return (model, history). `changes` override the
-    recipe's training settings (any of `CHANGEABLE`, e.g. `learning_rate=1e-2`): a class
-    activity is one changed call."""
+    and data order), or load it from the cache; return (model, history). `changes` override its
+    training settings (any of `CHANGEABLE`, e.g. `learning_rate=1e-2`)."""
     model, arguments = _prepared(name, profile, seed, verbose, changes)
     history = training.fit(model, *arguments["data"], **arguments["fit"])
     return model, history
@@ -498,187 +486,15 @@ def _prepared(name: str, profile, seed, verbose, changes) -> tuple:
     chosen = recipe(name)
     check_profile(profile)
     seed = check_seed(seed)
-    if verbose is not None:
-        check_bool(verbose, "verbose")
     suffix = _check_changes(changes)
-    setting = chosen.setting(profile)
     build_args, fit_args = chosen.arguments(profile)
     fit_args.update(changes)
     if verbose is not None:
-        fit_args["verbose"] = verbose
+        fit_args["verbose"] = check_bool(verbose, "verbose")
     train_split, val_split, _ = splits(name, profile)
     model = training.build(chosen.builder, chosen.input_shape(profile), seed=seed, **build_args)
     data = (_pairs(train_split, chosen.autoencoder), _pairs(val_split, chosen.autoencoder))
-    fit_args.update(profile=setting, name=checkpoint_name(name + suffix, seed), seed=seed)
+    fit_args.update(
+        profile=chosen.setting(profile), name=checkpoint_name(name + suffix, seed), seed=seed
+    )
     return model, {"data": data, "fit": fit_args}
-
-
-def _is_cached(name: str, profile, seed: int, changes: dict) -> bool:
-    """Whether `train(name, profile, seed, **changes)` would load its model from the cache."""
-    model, arguments = _prepared(name, profile, seed, None, changes)
-    fit_args = {k: v for k, v in arguments["fit"].items() if k != "verbose"}
-    checkpoint = training.checkpoint_path(model, *arguments["data"], **fit_args)
-    return checkpoint.exists() and checkpoint.with_suffix(".json").exists()
-
-
-def workers(profile) -> int:
-    """How many trainings run at once when several seeds need training (`train_seeds`): the
-    environment variable COURSE_WORKERS if set; else 2 on a machine with two CPU cores or more,
-    because one training of these small models keeps only about one core busy (`make bench
-    BENCH=parallel_seeds`: two at a time take about 0.8 of the time, with the same weights);
-    1 with a GPU, and in the `ci` profile, whose models train in a second or two (starting a
-    worker costs more)."""
-    check_profile(profile)
-    value = os.environ.get("COURSE_WORKERS")
-    if value is not None:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"COURSE_WORKERS must be a positive integer, got {value!r}")
-        return int(value)
-    if profile.name == "ci" or _has_gpu():
-        return 1
-    return min(2, os.cpu_count() or 1)
-
-
-def _has_gpu() -> bool:
-    import tensorflow as tf
-
-    return bool(tf.config.list_physical_devices("GPU"))
-
-
-def train_seeds(names, profile, seeds=None, **changes) -> list[tuple[str, int]]:
-    """Train recipe `names` (one name, a list of names, or a dict of name -> its own seeds) once
-    for each of `seeds` not in the cache yet, `workers(profile)` trainings at a time, each worker
-    a Python process of its own that takes the next training as soon as it is free; return the
-    (name, seed) pairs it trained. The weights are those of training one after the other (every
-    training sets its own seeds). `run_seeds` calls it first; a notebook may call it for several
-    recipes at once, then load each model from the cache."""
-    if isinstance(names, dict):
-        if seeds is not None:
-            raise ValueError("seeds must be None when names is a dict of name -> seeds")
-        wanted = {name: _check_seeds(list(chosen), profile) for name, chosen in names.items()}
-    else:
-        names = [names] if isinstance(names, str) else names
-        if not isinstance(names, (list, tuple)) or not names:
-            raise ValueError(
-                f"names must be a recipe name, a non-empty list of them or a dict, got {names!r}"
-            )
-        wanted = {name: _check_seeds(seeds, profile) for name in names}
-    if not wanted:
-        raise ValueError("names must name at least one recipe")
-    for name in wanted:
-        recipe(name)
-    check_profile(profile)
-    _check_changes(changes)
-    missing = [
-        (name, seed)
-        for name, chosen in wanted.items()
-        for seed in chosen
-        if not _is_cached(name, profile, seed, changes)
-    ]
-    count = min(workers(profile), len(missing))
-    if count < 2:
-        for name, seed in missing:
-            train(name, profile, seed, verbose=False, **changes)
-        return missing
-    jobs = queue.Queue()
-    for name, seed in missing:
-        jobs.put((name, profile, seed, changes))
-    failures = []
-    threads = [
-        threading.Thread(target=_feed, args=(worker, jobs, failures))
-        for worker in _started_workers(count)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise RuntimeError("a training in a worker process failed:\n" + failures[0])
-    return missing
-
-
-#: A worker process: `_serve` reads trainings from stdin and says "done" on stdout after each.
-_WORKER = "from utils.experiments.recipes import _serve; _serve()"
-
-#: The worker processes that are running, kept for the next `train_seeds` (starting one imports
-#: TensorFlow: seconds), each with the file its messages go to and the environment it started in.
-_POOL: list[tuple[subprocess.Popen, object, dict]] = []
-
-
-def _started_workers(count: int) -> list[tuple[subprocess.Popen, object, dict]]:
-    """`count` running workers: those of the pool that still run in this process's environment
-    (a changed $COURSE_CACHE, say, must reach them), and new ones for the rest."""
-    environment = dict(os.environ)
-    for worker in list(_POOL):
-        if worker[0].poll() is not None or worker[2] != environment:
-            _stop(worker)
-    while len(_POOL) < count:
-        log = tempfile.TemporaryFile()
-        process = subprocess.Popen(
-            [sys.executable, "-c", _WORKER],
-            cwd=config.ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-        )
-        _POOL.append((process, log, environment))
-    return _POOL[:count]
-
-
-def _stop(worker) -> None:
-    """End one worker (it stops at the end of its input) and drop it from the pool."""
-    process, log, _ = worker
-    if worker in _POOL:
-        _POOL.remove(worker)
-    try:
-        process.stdin.close()
-    except OSError:  # it has ended already
-        pass
-    process.wait()
-    log.close()
-
-
-atexit.register(lambda: [_stop(worker) for worker in list(_POOL)])
-
-
-def _feed(worker, jobs: queue.Queue, failures: list) -> None:
-    """Give one worker the next job of `jobs` until it is empty (a thread of `train_seeds`); on a
-    failure the worker's last messages go to `failures`, the worker is stopped and no new job
-    starts."""
-    process, log, _ = worker
-    while not failures:
-        try:
-            job = jobs.get_nowait()
-        except queue.Empty:
-            return
-        message = pickle.dumps(job)
-        try:
-            process.stdin.write(len(message).to_bytes(8, "big") + message)
-            process.stdin.flush()
-            answer = process.stdout.readline()
-        except OSError:  # the worker has ended: its messages say why
-            answer = b""
-        if answer != b"done\n":
-            process.wait()
-            failures.append(f"{job[0]} seed {job[2]}:\n{_tail(log)}")
-            _stop(worker)
-
-
-def _tail(log, lines: int = 20) -> str:
-    """The last `lines` lines a worker wrote to its log."""
-    log.seek(0)
-    return "\n".join(log.read().decode(errors="replace").strip().splitlines()[-lines:])
-
-
-def _serve() -> None:
-    """The loop of a worker process: read (name, profile, seed, changes), train it into the
-    cache, write "done"; stop at the end of stdin. Anything printed goes to stderr."""
-    answer = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # stdout carries only the answers
-    while header := sys.stdin.buffer.read(8):
-        name, profile, seed, changes = pickle.loads(
-            sys.stdin.buffer.read(int.from_bytes(header, "big"))
-        )
-        train(name, profile, seed, verbose=False, **changes)
-        answer.write(b"done\n")
-        answer.flush()

@@ -12,14 +12,8 @@ import numpy as np
 from utils import metrics, models, training
 from utils.checks import check_bool, check_int, check_number, check_profile, check_text
 from utils.experiments.generative import generative_scores, sample_quality
-from utils.experiments.recipes import (
-    _check_changes,
-    _check_seeds,
-    recipe,
-    splits,
-    train,
-    train_seeds,
-)
+from utils.experiments.parallel import train_seeds
+from utils.experiments.recipes import _check_changes, _check_seeds, recipe, splits, train
 
 __all__ = [
     "DIRECTIONLESS",
