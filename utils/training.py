@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import time
 from collections.abc import Callable
@@ -165,35 +166,18 @@ def fit(
     return _train(model, train_data, val_data, settings.num_epochs, checkpoint, verbose)
 
 
-def checkpoint_path(
-    model: keras.Model,
-    train,
-    val,
-    profile,
-    name: str,
-    loss: str | None = "bce_dice",
-    learning_rate: float = 2e-3,
-    schedule: str = "cosine",
-    num_epochs: int | None = None,
-    batch_size: int | None = None,
-    augment: bool = True,
-    seed: int = 0,
-    jit_compile: bool | str | None = None,
-):
-    """The file in which `fit` with the same arguments caches the trained model: it exists once
-    that training has run (with its history beside it, as .json)."""
+def checkpoint_path(model: keras.Model, train, val, profile, name: str, **arguments):
+    """The file in which `fit(model, train, val, profile, name, **arguments)` caches the trained
+    model: it exists once that training has run (with its history beside it, as .json)."""
+    try:  # fit's own signature fills in its defaults: one place for them
+        bound = inspect.signature(fit).bind(model, train, val, profile, name, **arguments)
+    except TypeError as error:
+        raise ValueError(f"arguments must be keyword arguments of training.fit: {error}") from None
+    bound.apply_defaults()
+    given = bound.arguments
     settings = _settings(
-        model,
-        profile,
-        name,
-        loss,
-        learning_rate,
-        schedule,
-        num_epochs,
-        batch_size,
-        augment,
-        seed,
-        jit_compile,
+        *(given[key] for key in ("model", "profile", "name", "loss", "learning_rate", "schedule")),
+        *(given[key] for key in ("num_epochs", "batch_size", "augment", "seed", "jit_compile")),
     )
     return _checkpoint(model, train, val, name, settings)
 

@@ -95,44 +95,36 @@ def _vae_filters(profile) -> tuple[int, ...]:
 def wide_unet_filters(profile) -> tuple[int, ...]:
     """Notebook 05's wide UNet: the paper's filters widened (in steps of 0.02) until the UNet has
     about as many parameters as UNet++ without deep supervision."""
-    return _wide_unet_filters(check_profile(profile))
-
-
-@functools.lru_cache(maxsize=4)
-def _wide_unet_filters(profile) -> tuple[int, ...]:
-    """`wide_unet_filters`, computed once per profile (it builds two models per step)."""
-    shape = (profile.image_size, profile.image_size, 1)
-    filters = _paper_filters(profile)
-
-    def unet_parameters(widen):
-        wide = models.scaled_filters(filters, widen)
-        return models.build_unet(shape, wide, upsampling="transpose").count_params()
-
-    target = models.build_unet_plus_plus(shape, filters, deep_supervision=False).count_params()
-    widen = min(np.arange(1.0, 1.4, 0.02), key=lambda factor: abs(unet_parameters(factor) - target))
-    return models.scaled_filters(filters, widen)
+    return _matched_filters(check_profile(profile), "parameters")
 
 
 def flops_unet_filters(profile) -> tuple[int, ...]:
     """Appendix 05b's compute control: the paper's filters widened (in steps of 0.02) until the
     UNet needs about as many FLOPs per image as UNet++ without deep supervision (within 10 %)."""
-    return _flops_unet_filters(check_profile(profile))
+    return _matched_filters(check_profile(profile), "flops")
 
 
-@functools.lru_cache(maxsize=4)
-def _flops_unet_filters(profile) -> tuple[int, ...]:
-    """`flops_unet_filters`, computed once per profile."""
+#: What a matched UNet matches UNet++ on, and how far its filters may be widened looking for it.
+_MEASURES = {
+    "parameters": (lambda model: model.count_params(), 1.4),
+    "flops": (models.flops_per_image, 2.5),
+}
+
+
+@functools.lru_cache(maxsize=8)
+def _matched_filters(profile, measure: str) -> tuple[int, ...]:
+    """The paper's filters, widened until a UNet's `measure` is nearest UNet++'s (computed once
+    per profile: it builds a model per step)."""
+    count, largest = _MEASURES[measure]
     shape = (profile.image_size, profile.image_size, 1)
     filters = _paper_filters(profile)
 
-    def unet_flops(widen):
+    def unet(widen):
         wide = models.scaled_filters(filters, widen)
-        return models.flops_per_image(models.build_unet(shape, wide, upsampling="transpose"))
+        return count(models.build_unet(shape, wide, upsampling="transpose"))
 
-    target = models.flops_per_image(
-        models.build_unet_plus_plus(shape, filters, deep_supervision=False)
-    )
-    widen = min(np.arange(1.0, 2.5, 0.02), key=lambda factor: abs(unet_flops(factor) - target))
+    target = count(models.build_unet_plus_plus(shape, filters, deep_supervision=False))
+    widen = min(np.arange(1.0, largest, 0.02), key=lambda factor: abs(unet(factor) - target))
     return models.scaled_filters(filters, widen)
 
 
