@@ -13,7 +13,7 @@ import pytest
 
 from tools import classroom
 from tools.course import NOTEBOOK_DIR, NOTEBOOKS
-from utils import answers, config, metrics, models, ops
+from utils import answers, config, data, metrics, models, ops
 from utils.exercises import FunctionExercise, ValueExercise, _call, judge_function
 
 CPU = config.get_profile("cpu")
@@ -55,6 +55,24 @@ def test_value_references_are_the_course_own_computations():
     assert expected("04.3") == ops.receptive_field([conv, conv] + [pool, conv, conv] * 4)[0]
     assert float(metrics.gaussian_kl(np.array([1.0]), np.array([0.0]))) == expected("06.1")
     assert expected("06.3") == 32 * 32 and expected("07.1") == 32 * 32 * 256 / 16
+
+
+def test_value_references_of_the_appendices():
+    grid = np.zeros((64, 64))
+    grid[8::8, :] = grid[:, 8::8] = 1  # 8 x 8 cells, as exercise 03a.1 draws them
+    gap = grid.copy()
+    gap[4, 8] = 0
+    scores = (metrics.v_rand(grid, np.roll(grid, 1, axis=1)), metrics.v_rand(grid, gap))
+    np.testing.assert_allclose(expected("03a.1"), scores, atol=1e-4)
+    windows = data.windows(np.zeros((192, 128), np.float32), 64, 8)  # appendix 04a's part
+    assert len(windows) == expected("04a.1")
+    conv, pool, up = (3, 1), (2, 2), (1, 0.5)
+    three = [conv, conv, conv]
+    layers = three + [pool] + three + [pool] + three + [up] + three + [up] + three
+    assert ops.receptive_field(layers)[0] == expected("04b.1")
+    epsilon = np.random.default_rng(0).standard_normal(400_000)
+    pathwise = 2 * (1.5 + 0.8 * epsilon)  # d/dmu of z^2 at z = mu + sigma * eps, sigma = 0.8
+    np.testing.assert_allclose(pathwise.var(), expected("06a.1"), rtol=0.02)
 
 
 @pytest.mark.training  # builds the source's full-size models (a minute)
@@ -170,3 +188,14 @@ def test_no_exercise_cell_computes_or_shows_its_answer(stem):
             assert len(stub) == 1 and ast.unparse(stub[0].body[-1]) == "return None"
     number = stem.split("_")[0]  # "05", or an appendix's "05a"
     assert checked == set(answers.exercises_of(number)), (stem, checked)
+
+
+def test_the_interval_of_exercise_02a_1_is_the_verdict_rule():
+    from utils import experiments
+
+    differences = [0.1, 0.3, 0.2, 0.4, 0.0]
+    _, low, high = experiments.interval(differences)
+    np.testing.assert_allclose(expected("02a.1"), (low, high), atol=1e-4)
+    first = experiments.SeedRuns("A", list(range(5)), [{"PSNR gain": d} for d in differences])
+    second = experiments.SeedRuns("B", list(range(5)), [{"PSNR gain": 0.0}] * 5)
+    assert experiments.verdict(first, second, "PSNR gain").outcome == "undetermined"

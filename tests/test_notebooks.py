@@ -21,6 +21,8 @@ DOCUMENTS = [
     course.ROOT / "README.md",
     course.ROOT / "TEACHING.md",
     course.NOTEBOOK_DIR / "glossary.md",
+    course.NOTEBOOK_DIR / "source_document.md",
+    course.NOTEBOOK_DIR / "source_document.zh.md",
 ]
 
 
@@ -110,6 +112,33 @@ def test_course_map_lists_every_notebook(path):
     for stem in course.NOTEBOOKS:
         assert stem in text, f"{path.name} does not mention {stem}"
     assert "glossary.md" in text
+
+
+def test_start_here_links_the_source_documents_account():
+    start = read(course.NOTEBOOK_DIR / "00_start_here.ipynb")
+    markdown = "\n".join(c.source for c in start.cells if c.cell_type == "markdown")
+    assert "](source_document.md)" in markdown, "00 should link the source document's account"
+
+
+# A claim of the source document's account: "**S7 — what it says.**", then its Chinese passage
+# ("> ..."), the notebook that tests it ("*Tested in* [04](04_unet.ipynb)") and "*Found:* ...".
+CLAIM = re.compile(r"(?m)^\*\*(S\d+) — ")
+
+
+def test_the_source_documents_claims_are_numbered_quoted_and_tested():
+    text = (course.NOTEBOOK_DIR / "source_document.md").read_text(encoding="utf-8")
+    original = (course.NOTEBOOK_DIR / "source_document.zh.md").read_text(encoding="utf-8")
+    ids = CLAIM.findall(text)
+    duplicates = sorted({claim for claim in ids if ids.count(claim) > 1})
+    assert not duplicates, f"claim ids defined twice: {duplicates}"
+    assert ids == [f"S{number}" for number in range(1, len(ids) + 1)], "number claims S1, S2, ..."
+    for claim, block in zip(ids, CLAIM.split(text)[2::2], strict=True):
+        quotes = [line[2:].strip() for line in block.splitlines() if line.startswith("> ")]
+        assert quotes, f"{claim} quotes no Chinese passage"
+        for quote in quotes:
+            assert quote in original, f"{claim}'s quote is not verbatim in the original: {quote}"
+        assert re.search(r"\*Tested in\* \[\w+\]\(\w+\.ipynb\)", block), f"{claim}: no notebook"
+        assert "*Found:*" in block, f"{claim} does not say what the course found"
 
 
 def test_readme_course_map_has_one_row_per_notebook_in_course_order():

@@ -34,6 +34,7 @@ NOTEBOOK_MODULES = (
 TEXTS = [
     *sorted((ROOT / "notebooks").glob("*.ipynb")),
     ROOT / "notebooks" / "glossary.md",
+    ROOT / "notebooks" / "source_document.md",
     ROOT / "README.md",
     ROOT / "TEACHING.md",
 ]

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from utils import plotting
+from utils import plotting, synthetic
 
 ORANGE = matplotlib.colors.to_rgba("#f28e2b")
 
@@ -40,6 +40,19 @@ def test_show_arrays_writes_every_value():
     texts = [[t.get_text() for t in ax.texts] for ax in fig.axes]
     assert texts == [["0", "1", "2", "3"], ["-1", "-1", "-1"]]
     assert fig.axes[1].images[0].get_cmap().name == "RdBu_r"  # signed values: diverging map
+    plt.close(fig)
+
+
+def test_show_array_writes_the_values_a_learner_computes_not_rounded_ones():
+    # Notebook 01's kernel gradient, a bias gradient and an average pool: two significant
+    # digits would show 16, 22, -10 and 4.8.
+    values = np.array([[14.0, 16.5, 21.5], [24.0, -10.5, 4.75]], dtype=np.float32)
+    fig, ax = plt.subplots()
+    plotting.show_array(ax, values)
+    assert [t.get_text() for t in ax.texts] == ["14", "16.5", "21.5", "24", "-10.5", "4.75"]
+    ax.clear()
+    plotting.show_array(ax, [[1 / 3, 2 / 3], [-1e-6, 0.1]])  # long decimals stop at three
+    assert [t.get_text() for t in ax.texts] == ["0.333", "0.667", "0", "0.1"]
     plt.close(fig)
 
 
@@ -341,3 +354,17 @@ def test_plot_comparison_draws_one_row_per_verdict_on_one_scale():
     plt.close(fig)
     with pytest.raises(ValueError, match="verdicts must be a non-empty list"):
         plotting.plot_comparison([])
+
+
+def test_label_colours_never_give_touching_labels_one_colour():
+    _, _, labels = synthetic.make_nuclei_with_labels(4, 128, seed=0)
+    for label_image in labels[..., 0]:
+        rgb = plotting.label_colours(label_image)
+        right = (label_image[:, 1:] > 0) & (label_image[:, :-1] > 0)
+        right &= label_image[:, 1:] != label_image[:, :-1]
+        assert right.any()  # the generated nuclei do touch
+        assert np.all(np.any(rgb[:, 1:][right] != rgb[:, :-1][right], axis=-1))
+        below = (
+            (label_image[1:] > 0) & (label_image[:-1] > 0) & (label_image[1:] != label_image[:-1])
+        )
+        assert np.all(np.any(rgb[1:][below] != rgb[:-1][below], axis=-1))

@@ -35,6 +35,12 @@ def test_badges_become_plain_links_and_page_links_follow_the_flat_site():
     assert site._links("[web](https://example.org/a.md)", site._renames()) == (
         "[web](https://example.org/a.md)"
     )
+    # Links between pages of notebooks/ stay on the site.
+    beside = "[04](04_unet.ipynb#skips) [S6](source_document.md) [zh](source_document.zh.md)"
+    assert site._links(beside, site._renames(), site.NOTEBOOK_DIR) == (
+        "[04](04_unet.ipynb#skips) [S6](source_document.md) [zh](source_document.zh.md)"
+    )
+    assert site._links("[g](notebooks/glossary.md)", site._renames()) == "[g](glossary.md)"
 
 
 def test_readme_sections_are_found_or_named_missing():
@@ -49,7 +55,7 @@ def test_staged_sources_hold_every_page_without_remote_images(tmp_path):
     staged = site.stage(tmp_path / "src")
     names = {path.name for path in staged.iterdir()}
     expected = {f"{stem}.ipynb" for stem in NOTEBOOKS}
-    expected |= {"index.md", "glossary.md", "setup.md", "teaching.md", "conf.py"}
+    expected |= {"index.md", "setup.md", "teaching.md", "conf.py", *site.PAGES}
     assert expected <= names
     for stem in NOTEBOOKS:
         notebook = json.loads((staged / f"{stem}.ipynb").read_text(encoding="utf-8"))
@@ -60,6 +66,11 @@ def test_staged_sources_hold_every_page_without_remote_images(tmp_path):
         assert "](../" not in markdown and "](notebooks/" not in markdown, stem
     index = (staged / "index.md").read_text(encoding="utf-8")
     assert all(f"]({stem}.ipynb)" in index for stem in NOTEBOOKS)
+    more = index.split(":caption: More\n:hidden:\n\n", 1)[1].split("\n```", 1)[0].split("\n")
+    assert {page.removesuffix(".md") for page in site.PAGES} <= set(more)
+    # The source document's account links its notebooks and the Chinese original on the site.
+    account = (staged / "source_document.md").read_text(encoding="utf-8")
+    assert "](04_unet.ipynb)" in account and "](source_document.zh.md)" in account
 
 
 # --- the built site in a real browser ------------------------------------------------------------
@@ -189,7 +200,7 @@ def test_every_page_loads_typesets_its_math_and_resolves_its_links(built_site, s
 @pytest.mark.browser
 def test_notebook_pages_link_to_the_previous_and_the_next_in_order(site_browser):
     driver, base = site_browser
-    order = ["index", *NOTEBOOKS, "glossary"]
+    order = ["index", *NOTEBOOKS, "glossary", "source_document"]
     for before, page, after in zip(order, order[1:], order[2:], strict=False):
         driver.get(f"{base}/{page}.html")
         links = driver.execute_script(

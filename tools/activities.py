@@ -79,7 +79,7 @@ def shifted_scores(profile, shifts=(0, 1, 2, 4)) -> dict[int, dict[str, float]]:
 
 
 def rare_foreground(profile, **changes) -> experiments.SeedRuns:
-    """04: notebook 04's rare-foreground BCE run (section 7) with changed training settings."""
+    """04: appendix 04b's rare-foreground BCE run (section 3) with changed training settings."""
     return experiments.run_seeds("rare-bce", profile, **changes)
 
 

@@ -35,22 +35,40 @@ NOTEBOOKS = {
     "00_start_here": "Map of the course, how to launch it, profiles, how exercises work.",
     "01_convolution_by_hand": (
         "Convolution and pooling in NumPy, from the source document's formula to Keras' `Conv2D`; "
-        "backprop; receptive field."
+        "why convolution (equivariance, parameter count, 1x1); backprop by hand and a kernel "
+        "learned with it; receptive field."
     ),
     "02_upsampling_by_hand": (
         "Nearest and bilinear upsampling, transposed convolution three ways, checkerboards; "
-        "learned upsamplers compared over seeds."
+        "bilinear upsampling as a transposed convolution (FCN's initialisation)."
+    ),
+    "02a_learned_upsamplers": (
+        "Appendix to 02: learned upsamplers trained over seeds; the course's rule for comparing "
+        "two trained models; checkerboards and error maps after training."
     ),
     "03_data_and_metrics": (
-        "Embedded microscopy datasets and a shipped real field (DSB 2018), aligned augmentation, "
-        "Dice / IoU / HD95, boundary F and V_rand by hand."
+        "Embedded microscopy datasets next to a shipped real field (DSB 2018) at the models' "
+        "sizes, aligned augmentation, Dice / IoU / HD95, boundary F and V_rand by hand."
+    ),
+    "03a_data_appendix": (
+        "Appendix to 03: mean Dice vs mean IoU, the two HD95 conventions, what a merge costs in "
+        "V_rand, downloads that never leave a half-written file."
     ),
     "04_unet": (
-        "The source document's UNet: built, trained, dissected; from synthetic to a real field "
-        "(fine-tuning over seeds, counting nuclei); skip connections put on trial over seeds."
+        "The source document's UNet written in Keras and checked against the package, trained with "
+        "compile/fit; the UNet paper's border weights; skip connections put on trial over seeds."
+    ),
+    "04a_real_field": (
+        "Appendix to 04: the nuclei UNet on a real DSB 2018 field, fine-tuned vs from scratch over "
+        "seeds, and what a per-pixel mask cannot count."
+    ),
+    "04b_unet_dissected": (
+        "Appendix to 04: trained kernels, feature maps, the effective receptive field, the "
+        "decoder's upsampling; the all-black failure on rare foreground."
     ),
     "05_unet_plus_plus": (
-        "UNet++: nested skips node by node; UNet vs UNet++ decided over ten seeds."
+        "UNet++: the nested grid wired node by node and checked against the package; UNet vs "
+        "UNet++ decided over ten seeds."
     ),
     "05a_unet_plus_plus_appendix": (
         "Appendix to 05: deep supervision (head L4 and the mean of heads) and pruning L1-L4, "
@@ -61,9 +79,13 @@ NOTEBOOKS = {
         "a longer constant-rate run that tests the training budget."
     ),
     "06_vae": (
-        "The source document's VAE on single-nucleus crops: pathwise vs score-function gradients, "
-        "closed-form KL, a validated sample-quality measure; beta, latent size and the KL term "
-        "over seeds."
+        "The source document's VAE written in the open and checked against utils; "
+        "reparameterisation, closed-form KL, the ELBO; samples, interpolation, a 2-D latent map; "
+        "beta, latent size and the KL term over seeds."
+    ),
+    "06a_vae_appendix": (
+        "Appendix to 06: pathwise vs score-function gradient estimators, variance measured; the "
+        "sample-quality measure (Frechet distance on learned features) validated."
     ),
     "07_side_by_side": "UNet vs UNet++ vs VAE on the same crops, every claim measured over seeds.",
 }

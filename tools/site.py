@@ -1,8 +1,9 @@
 """The course as a static website (`make site`): Sphinx + MyST-NB over the stored outputs.
 
 `stage` gathers the pages into one flat source folder — the notebooks (their badges, remote images,
-turned into plain links), the glossary, the teacher's guide, a set-up page cut from the README, and
-a landing page with the course map — rewriting the links between them. `build` runs Sphinx on it
+turned into plain links), the glossary, the source document (its English account and the Chinese
+original), the teacher's guide, a set-up page cut from the README, and a landing page with the
+course map — rewriting the links between them. `build` runs Sphinx on it
 (`site/conf.py`) and copies MathJax next to the pages. Nothing is executed and nothing is fetched.
 `python -m tools.site [OUT]` does both; the pages land in `build/site/` (open `index.html`).
 """
@@ -21,6 +22,8 @@ from utils.config import ROOT
 SITE_CONFIG = ROOT / "site"
 REPOSITORY_URL = f"https://github.com/{REPOSITORY}/blob/{BRANCH}"
 BUILD_DIR = ROOT / "build"
+#: The pages of notebooks/ that are not notebooks, copied as they are (links rewritten).
+PAGES = ("glossary.md", "source_document.md", "source_document.zh.md")
 #: The README's sections that make the set-up page, in this order.
 SETUP_SECTIONS = ("Launching", "Profiles", "All commands", "Troubleshooting")
 
@@ -41,7 +44,10 @@ def _links(text: str, renames: dict[str, str], base: Path = ROOT) -> str:
             return f"]({renames[path]}{anchor})"
         file = (base / path).resolve()
         if file.exists() and file.is_relative_to(ROOT):
-            return f"]({REPOSITORY_URL}/{file.relative_to(ROOT).as_posix()}{anchor})"
+            relative = file.relative_to(ROOT).as_posix()  # a page, linked from beside it?
+            if relative in renames:
+                return f"]({renames[relative]}{anchor})"
+            return f"]({REPOSITORY_URL}/{relative}{anchor})"
         return match.group(0)
 
     return re.sub(r"\]\(([^)#\s:]+)(#[^)\s]*)?\)", rename, text)
@@ -54,7 +60,8 @@ def _renames(stems=None) -> dict[str, str]:
     renames = {"TEACHING.md": "teaching.md", "../TEACHING.md": "teaching.md"}
     for stem in stems:
         renames[f"notebooks/{stem}.ipynb"] = f"{stem}.ipynb"
-    renames["notebooks/glossary.md"] = "glossary.md"
+    for page in PAGES:
+        renames[f"notebooks/{page}"] = page
     renames["README.md"] = "setup.md"
     renames["../README.md"] = "setup.md"
     return renames
@@ -84,7 +91,8 @@ def _landing(renames: dict[str, str], stems) -> str:
         "open it in JupyterLab, on Colab or on Binder (the links at the top of each page).\n\n"
         "```{toctree}\n:maxdepth: 1\n:caption: Notebooks\n:hidden:\n\n"
         f"{toc}\n```\n\n"
-        "```{toctree}\n:maxdepth: 1\n:caption: More\n:hidden:\n\nglossary\nsetup\nteaching\n```\n"
+        "```{toctree}\n:maxdepth: 1\n:caption: More\n:hidden:\n\nglossary\nsource_document\n"
+        "source_document.zh\nsetup\nteaching\n```\n"
     )
     return _links(page, renames)
 
@@ -105,8 +113,10 @@ def stage(target: Path, source: Path = NOTEBOOK_DIR) -> Path:
             if cell["cell_type"] == "markdown":
                 cell["source"] = _links("".join(cell["source"]), renames, source)
         write_notebook(target / path.name, notebook)
-    glossary = (source / "glossary.md").read_text(encoding="utf-8")
-    (target / "glossary.md").write_text(_links(glossary, renames, source), encoding="utf-8")
+    for page in PAGES:  # (a missing one fails the build: the table of contents names it)
+        if (source / page).exists():
+            text = (source / page).read_text(encoding="utf-8")
+            (target / page).write_text(_links(text, renames, source), encoding="utf-8")
     teaching = (ROOT / "TEACHING.md").read_text(encoding="utf-8")
     (target / "teaching.md").write_text(_links(teaching, renames), encoding="utf-8")
     setup = "# Set-up, profiles and commands\n\n" + "\n".join(readme_sections().values())

@@ -138,6 +138,19 @@ EXERCISES = {
         FunctionExercise("02.5", references.conv_matrix, cases.matrix_cases),
         FunctionExercise("02.6", references.transpose_by_matrix, cases.transpose_cases),
         ValueExercise(
+            "02a.1",
+            _constant((0.0037, 0.3963)),
+            _first_wrong(
+                (0.0037, 0.3963),
+                (
+                    "low = mean − t·s/√n, with s the standard deviation over n − 1",
+                    "high = mean + t·s/√n: the interval is symmetric about the mean",
+                ),
+                "answer (low, high): the interval's two ends, in dB",
+            ),
+            atol=0.002,
+        ),
+        ValueExercise(
             "03.1",
             _constant((0.6, 15 / 35)),
             _first_wrong(
@@ -163,6 +176,19 @@ EXERCISES = {
         ),
         FunctionExercise("03.3", references.hausdorff, cases.hausdorff_cases),
         FunctionExercise("03.4", references.count_cells, cases.cell_cases),
+        ValueExercise(
+            "03a.1",
+            _constant((0.8757, 0.9788)),
+            _first_wrong(
+                (0.8757, 0.9788),
+                (
+                    "the shift: compare the grid with np.roll(grid, 1, axis=1)",
+                    "the gap: one membrane pixel set to 0 joins two cells",
+                ),
+                "answer (V_rand of the shifted grid, V_rand of the grid with a gap)",
+            ),
+            atol=2e-3,
+        ),
         ValueExercise(
             "04.1",
             _constant(442_496),
@@ -194,6 +220,26 @@ EXERCISES = {
             "04.6", references.decoder_block, cases.decoder_cases, block=True, rtol=1e-4, atol=1e-5
         ),
         FunctionExercise("04.7", references.soft_dice_loss, cases.dice_cases, rtol=1e-4),
+        ValueExercise(
+            "04a.1",
+            _constant(153),
+            _when(
+                {
+                    45: "that is the stride of 16 px; halve it",
+                    136: "count the positions per axis: (side − window) / stride + 1",
+                },
+                "(192 − 64) / 8 + 1 positions down, (128 − 64) / 8 + 1 across: multiply them",
+            ),
+        ),
+        ValueExercise(
+            "04b.1",
+            _constant(64),
+            _when(
+                {44: "that is two convolutions per block: add the third one's (k − 1)·j"},
+                "notebook 01's recurrence: each 3×3 convolution adds 2·j, each pooling adds j and "
+                "doubles it, each ×2 upsampling halves it",
+            ),
+        ),
         ValueExercise(
             "05.1",
             _constant(15),
@@ -267,6 +313,18 @@ EXERCISES = {
         ),
         FunctionExercise("06.4", references.reparameterise, cases.sample_cases),
         FunctionExercise("06.5", references.negative_elbo, cases.elbo_cases, rtol=1e-4),
+        ValueExercise(
+            "06a.1",
+            _constant(2.56),
+            _when(
+                {
+                    0.64: "the gradient is 2z, not z: Var(2z) = 4·Var(z)",
+                    1.6: "variance, not standard deviation: square the 2σ",
+                },
+                "the pathwise gradient of E[z²] is 2z with z = μ + σε: its variance is 4σ²",
+            ),
+            rtol=1e-3,
+        ),
         ValueExercise(
             "07.1",
             _constant(16_384),

@@ -42,7 +42,7 @@ def bce_dice_loss(y_true, y_pred, smooth: float = 1.0, bce_weight: float = 1.0):
     """Binary cross-entropy (mean over pixels) + soft Dice loss, per image.
 
     Cross-entropy gives every pixel a useful gradient from the start; Dice counters the class
-    imbalance that lets cross-entropy alone settle on "all background" (notebook 04).
+    imbalance that lets cross-entropy alone settle on "all background" (appendix 04b).
     """
     import keras
 

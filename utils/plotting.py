@@ -50,10 +50,22 @@ def use_course_style() -> None:
     matplotlib.rcParams["image.interpolation"] = "nearest"  # show pixels as pixels
 
 
+def _cell_text(value: float, decimals: int = 3) -> str:
+    """A value as a learner writes it: at most `decimals` decimals, trailing zeros dropped
+    (16.5, -10.5, 4.75, 14, 0.333); never "-0"."""
+    import numpy as np
+
+    if not np.isfinite(value):
+        return str(value)
+    text = np.format_float_positional(float(value), precision=decimals, trim="-")
+    return "0" if text == "-0" else text
+
+
 def show_array(
-    ax, array, title: str | None = None, cmap: str = "Blues", digits: int = 2, limits=None
+    ax, array, title: str | None = None, cmap: str = "Blues", decimals: int = 3, limits=None
 ) -> None:
-    """Draw a small 2-D array as coloured cells with each value written in its cell.
+    """Draw a small 2-D array as coloured cells with each value written in its cell, exactly
+    up to `decimals` decimals (see `_cell_text`).
 
     `limits` (low, high) fixes the colour scale; by default it is the array's own: 0 to its
     largest value, or symmetric around zero if any value is negative. A scale reaching below
@@ -70,7 +82,7 @@ def show_array(
     ax.imshow(array, cmap="RdBu_r" if signed else cmap, vmin=low, vmax=high)
     span = max(abs(low), abs(high))
     for (row, col), value in np.ndenumerate(array):
-        text = f"{value:.{digits}g}" if np.isfinite(value) else str(value)
+        text = _cell_text(value, decimals)
         dark = abs(value) > 0.6 * span
         ax.text(col, row, text, ha="center", va="center", fontsize=9, color="w" if dark else "k")
     ax.set_xticks(np.arange(-0.5, array.shape[1]), minor=True)
@@ -247,8 +259,8 @@ def confusion_legend(ax) -> None:
 
 
 def label_colours(labels, seed: int = 0):
-    """RGB picture (H, W, 3) of instance labels (H, W): one colour per label (20 colours, given
-    to the labels in a shuffled order so that neighbours rarely share one), background black."""
+    """RGB picture (H, W, 3) of instance labels (H, W), background black: labels that touch
+    (8-neighbours) never share a colour (greedy colouring; 20 colours in an order set by `seed`)."""
     import numpy as np
 
     labels = np.asarray(labels)
@@ -257,8 +269,25 @@ def label_colours(labels, seed: int = 0):
             f"labels must be an (H, W) array of ints >= 0, got {labels.dtype} {labels.shape}"
         )
     palette = matplotlib.colormaps["tab20"](np.arange(20))[:, :3]
-    order = np.random.default_rng(seed).permutation(int(labels.max()) + 1) % 20
-    return np.where(labels[..., None] > 0, palette[order[labels]], 0.0)
+    palette = palette[np.random.default_rng(seed).permutation(20)]
+    neighbours: dict[int, set[int]] = {}
+    shifted = (  # each pixel against its right, lower and two diagonal neighbours
+        (labels[:, 1:], labels[:, :-1]),
+        (labels[1:, :], labels[:-1, :]),
+        (labels[1:, 1:], labels[:-1, :-1]),
+        (labels[1:, :-1], labels[:-1, 1:]),
+    )
+    for first, second in shifted:
+        touching = (first > 0) & (second > 0) & (first != second)
+        for a, b in zip(first[touching].tolist(), second[touching].tolist(), strict=True):
+            neighbours.setdefault(a, set()).add(b)
+            neighbours.setdefault(b, set()).add(a)
+    colour = np.zeros(int(labels.max()) + 1, int)
+    for label in np.unique(labels[labels > 0]).tolist():  # smallest label first
+        taken = {int(colour[n]) for n in neighbours.get(label, ()) if n < label}
+        free = [index for index in range(20) if index not in taken]
+        colour[label] = free[0] if free else label % 20  # 20 touching neighbours: never here
+    return np.where(labels[..., None] > 0, palette[colour[labels]], 0.0)
 
 
 def show_predictions(image, truth, predictions: dict, threshold: float = 0.5, size: float = 2.6):

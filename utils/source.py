@@ -1,6 +1,10 @@
 """The source document's Keras listings, kept as a document: its UNet and its VAE, verbatim but
 for the import line (Keras 3: `from keras import`). `source_listing` runs one; notebooks 04 and 06
-compare the course's builders with what it builds (same layers, same parameter count)."""
+compare the course's builders with what it builds (same layers, same parameter count).
+
+The source document itself is `notebooks/source_document.zh.md` (the Chinese original), described
+in English, claim by claim, in `notebooks/source_document.md` (its claims S12 and S25 are these
+listings)."""
 
 from __future__ import annotations
 

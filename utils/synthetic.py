@@ -193,7 +193,7 @@ def make_nuclei_with_labels(num_images: int, image_size: int = 128, seed: int = 
 
 def cores(masks, depth: float = 2.0) -> np.ndarray:
     """The pixels at least `depth` px inside a foreground object of each (N, H, W, 1) mask: a
-    rare foreground (notebook 04's all-black failure), float32 {0, 1}."""
+    rare foreground (appendix 04b's all-black failure), float32 {0, 1}."""
     masks = check_finite(masks, "masks")
     if masks.ndim != 4 or masks.shape[-1] != 1:
         raise ValueError(f"masks must be (N, H, W, 1), got shape {masks.shape}")

@@ -1,4 +1,4 @@
-"""From synthetic to real (notebook 04): the shipped DSB 2018 field, split into a fine-tune block
+"""From synthetic to real (appendix 04a): the shipped DSB 2018 field, split into a fine-tune block
 and a test block, the synthetic nuclei UNet fine-tuned on it over seeds."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ __all__ = [
     "train_on_real",
 ]
 
-#: The fixed split of the shipped field (`data.real_field_scaled_whole`), stated in notebook 04:
+#: The fixed split of the shipped field (`data.real_field_scaled_whole`), stated in appendix 04a:
 #: the left half of its columns is the fine-tune block, the right half the test block. Contiguous
 #: blocks, not interleaved tiles: neighbouring tiles share nuclei, background and focus. Every
 #: choice (scale, brightness, threshold) is made on the fine-tune block; the test block is only
