@@ -346,7 +346,8 @@ def test_plot_comparison_draws_one_row_per_verdict_on_one_scale():
     fig = plotting.plot_comparison({"dice": better, "hd95": hd95}, title="t")
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts]
-    assert "a vs b · Dice (δ 0.02)" in texts and "a vs b · HD95 (δ 0.5)" in texts
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert rows == ["a vs b\nDice (δ 0.02)", "a vs b\nHD95 (δ 0.5)"]  # top row first
     assert "a better" in texts and "undetermined" in texts  # HD95: inside the margin of ±δ
     # the ±δ band is [-1, 1] for every row: differences are in units of δ
     band = next(p for p in ax.patches if p.get_label().startswith("±δ"))
@@ -368,3 +369,16 @@ def test_label_colours_never_give_touching_labels_one_colour():
             (label_image[1:] > 0) & (label_image[:-1] > 0) & (label_image[1:] != label_image[:-1])
         )
         assert np.all(np.any(rgb[1:][below] != rgb[:-1][below], axis=-1))
+
+
+def test_label_colours_separate_labels_a_gap_apart():
+    labels = np.zeros((6, 9), np.int64)
+    labels[:, :4], labels[:, 5:] = 1, 2  # one column of background between them
+    for seed in range(40):  # without the rule, one seed in 20 would give both one colour
+        rgb = plotting.label_colours(labels, seed=seed, reach=2)
+        assert not np.array_equal(rgb[0, 0], rgb[0, 8]), seed
+    far = np.zeros((6, 20), np.int64)
+    far[:, :2], far[:, 18:] = 1, 2
+    assert plotting.label_colours(far, reach=1).shape == (6, 20, 3)
+    with pytest.raises(ValueError, match="reach"):
+        plotting.label_colours(labels, reach=0)

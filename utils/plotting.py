@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 
+from utils.checks import check_int
 from utils.diagrams import draw_conv_geometry, draw_unet, draw_unet_plus_plus
 
 __all__ = [
@@ -258,9 +259,9 @@ def confusion_legend(ax) -> None:
     )
 
 
-def label_colours(labels, seed: int = 0):
-    """RGB picture (H, W, 3) of instance labels (H, W), background black: labels that touch
-    (8-neighbours) never share a colour (greedy colouring; 20 colours in an order set by `seed`)."""
+def label_colours(labels, seed: int = 0, reach: int = 2):
+    """RGB picture (H, W, 3) of instance labels (H, W), background black: labels at most `reach`
+    px apart never share a colour (20 colours; a label keeps its own unless a near one has it)."""
     import numpy as np
 
     labels = np.asarray(labels)
@@ -268,25 +269,27 @@ def label_colours(labels, seed: int = 0):
         raise ValueError(
             f"labels must be an (H, W) array of ints >= 0, got {labels.dtype} {labels.shape}"
         )
+    reach = check_int(reach, "reach", minimum=1)
     palette = matplotlib.colormaps["tab20"](np.arange(20))[:, :3]
-    palette = palette[np.random.default_rng(seed).permutation(20)]
+    preferred = np.random.default_rng(seed).permutation(int(labels.max()) + 1) % 20
     neighbours: dict[int, set[int]] = {}
-    shifted = (  # each pixel against its right, lower and two diagonal neighbours
-        (labels[:, 1:], labels[:, :-1]),
-        (labels[1:, :], labels[:-1, :]),
-        (labels[1:, 1:], labels[:-1, :-1]),
-        (labels[1:, :-1], labels[:-1, 1:]),
-    )
-    for first, second in shifted:
-        touching = (first > 0) & (second > 0) & (first != second)
-        for a, b in zip(first[touching].tolist(), second[touching].tolist(), strict=True):
-            neighbours.setdefault(a, set()).add(b)
-            neighbours.setdefault(b, set()).add(a)
-    colour = np.zeros(int(labels.max()) + 1, int)
+    height, width = labels.shape
+    for dy in range(0, reach + 1):  # every offset within `reach` (Chebyshev), each pair once
+        for dx in range(-reach, reach + 1):
+            if (dy, dx) <= (0, 0) or abs(dy) >= height or abs(dx) >= width:
+                continue
+            first = labels[dy:, max(dx, 0) : width + min(dx, 0)]
+            second = labels[: height - dy, max(-dx, 0) : width + min(-dx, 0)]
+            near = (first > 0) & (second > 0) & (first != second)
+            for a, b in set(zip(first[near].tolist(), second[near].tolist(), strict=True)):
+                neighbours.setdefault(a, set()).add(b)
+                neighbours.setdefault(b, set()).add(a)
+    colour = preferred.copy()
     for label in np.unique(labels[labels > 0]).tolist():  # smallest label first
         taken = {int(colour[n]) for n in neighbours.get(label, ()) if n < label}
-        free = [index for index in range(20) if index not in taken]
-        colour[label] = free[0] if free else label % 20  # 20 touching neighbours: never here
+        free = [(int(preferred[label]) + step) % 20 for step in range(20)]
+        free = [index for index in free if index not in taken]
+        colour[label] = free[0] if free else preferred[label]  # 20 near labels: never here
     return np.where(labels[..., None] > 0, palette[colour[labels]], 0.0)
 
 
@@ -490,17 +493,27 @@ def plot_comparison(verdicts, ax=None, title: str | None = None, width: float = 
         low, high = (np.clip(e / result.delta, -limit, limit) for e in (result.low, result.high))
         ax.plot([low, high], [y, y], color="black", lw=2.2, zorder=3)
         ax.plot(result.estimate / result.delta, y, "D", ms=6, color="black", zorder=4)
-        label = f"{result.names[0]} vs {result.names[1]}"
-        metric = result.label or result.metric
+    # Labels outside the plotting area, so that no text covers a dot, a bar or the band: what is
+    # compared on the left, the outcome on the right.
+    names = [
+        f"{v.names[0]} vs {v.names[1]}\n{v.label or v.metric} (δ {v.delta:g})" for v in verdicts
+    ]
+    ax.set_yticks(range(rows - 1, -1, -1), names, fontsize=8)
+    beside = ax.get_yaxis_transform()  # x in axes units, y in data units
+    for row, result in enumerate(verdicts):
         ax.text(
-            -limit, y + 0.3, f"{label} · {metric} (δ {result.delta:g})", fontsize=8, va="center"
+            1.02,
+            rows - 1 - row,
+            _outcome_words(result),
+            transform=beside,
+            fontsize=8,
+            va="center",
+            ha="left",
         )
-        ax.text(limit, y + 0.3, _outcome_words(result), fontsize=8, va="center", ha="right")
     ax.set_xlim(-limit, limit)
-    ax.set_ylim(-0.6, rows - 0.2)
-    ax.set_yticks([])
-    ax.set_xlabel("difference in units of δ  (right of 0: the first is better)")
-    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.set_ylim(-0.6, rows - 0.4)
+    ax.tick_params(axis="y", length=0)
+    ax.set_xlabel("difference in units of δ  (green band: ±δ; right of 0: the first is better)")
     if title:
         ax.set_title(title, fontsize=10)
     return ax.figure
