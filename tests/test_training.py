@@ -193,3 +193,20 @@ def test_the_training_step_is_traced_once(cache, splits, kind):
     model.train_step = counted_step
     training.fit(model, pairs, val_pairs, TINY, f"tiny-{kind}", loss=loss, verbose=False)
     assert model.optimizer.built and len(traces) == 1
+
+
+def test_forward_computes_what_predict_does_batch_by_batch():
+    model = training.build(models.build_unet, (16, 16, 1), (4, 8))
+    images = np.random.default_rng(0).random((37, 16, 16, 1), dtype=np.float32)
+    expected = model.predict(images, batch_size=32, verbose=0)
+    np.testing.assert_array_equal(training.forward(model, images), expected)
+    np.testing.assert_array_equal(training.predict(model, images, batch_size=5), expected)
+    heads = models.build_unet_plus_plus((16, 16, 1), (4, 8, 16))  # two heads: a list of two
+    outputs = training.forward(heads, images)
+    assert isinstance(outputs, list) and len(outputs) == 2
+    for ours, theirs in zip(outputs, heads.predict(images, verbose=0), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(ValueError, match="batch_size"):
+        training.forward(model, images, batch_size=0)
+    with pytest.raises(ValueError, match="inputs"):
+        training.forward(model, images[:0])

@@ -356,6 +356,7 @@ def show_overlays(
 def plot_histories(histories: dict, keys=("loss", "val_loss", "val_iou"), size: float = 3.2):
     """Learning curves: one panel per history key, one line per model; returns the figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, len(keys), figsize=(size * len(keys), size * 0.8), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
@@ -365,6 +366,7 @@ def plot_histories(histories: dict, keys=("loss", "val_loss", "val_iou"), size: 
                 ax.plot(range(1, len(values) + 1), values, marker=".", label=name)
         ax.set_title(key.replace("_", " "), fontsize=9)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -9,6 +9,7 @@ import hashlib
 import inspect
 import json
 import time
+import warnings
 from collections.abc import Callable
 
 import keras
@@ -28,6 +29,7 @@ __all__ = [
     "evaluate",
     "fingerprint",
     "fit",
+    "forward",
     "predict",
     "seconds_per_image",
     "strategy",
@@ -397,9 +399,28 @@ def predict(model: keras.Model, images, batch_size: int = 32) -> np.ndarray:
             f"model has {num_outputs} outputs; predict with one of them: "
             "models.average_heads(model) or models.prune_unet_plus_plus(model, level)"
         )
-    return np.asarray(
-        model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
-    )
+    return forward(model, images, batch_size)
+
+
+def forward(model: keras.Model, inputs, batch_size: int = 32):
+    """The model's outputs for `inputs`, as NumPy (a list for a model with several outputs):
+    the numbers `model.predict` computes, batch by batch, without the prediction function and
+    input pipeline `predict` builds for every new model (most of its cost on small inputs)."""
+    inputs = np.asarray(inputs, np.float32)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if inputs.ndim == 0 or len(inputs) == 0:
+        raise ValueError(f"inputs must be a non-empty batch, got shape {inputs.shape}")
+    with warnings.catch_warnings():  # a model built on a list of one input warns; same call
+        warnings.filterwarnings("ignore", "The structure of `inputs`", UserWarning)
+        parts = [
+            model(inputs[start : start + batch_size], training=False)
+            for start in range(0, len(inputs), batch_size)
+        ]
+    if isinstance(parts[0], (list, tuple)):
+        return [
+            np.concatenate([np.asarray(part[k]) for part in parts]) for k in range(len(parts[0]))
+        ]
+    return np.concatenate([np.asarray(part) for part in parts])
 
 
 def evaluate(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from utils import data, metrics, models
+from utils import data, metrics, models, training
 from utils.checks import check_finite, check_int, check_profile, check_seed
 from utils.experiments.recipes import train
 
@@ -77,7 +77,7 @@ class SampleQuality:
             raise ValueError(
                 f"images must be (N, {', '.join(map(str, expected))}), got {images.shape}"
             )
-        return np.asarray(self.extractor.predict(images, batch_size=256, verbose=0), np.float64)
+        return np.asarray(training.forward(self.extractor, images, batch_size=256), np.float64)
 
     def distance(self, images) -> float:
         """The Fréchet distance between `images`' features and the real crops'."""
@@ -129,10 +129,10 @@ def midpoints(model, images, count: int, seed: int = 0) -> np.ndarray:
     images = _check_generator_input(model, images, "images")
     count = check_int(count, "count", minimum=1)
     seed = check_seed(seed)
-    codes = np.asarray(model.encoder.predict(np.asarray(images, np.float32), verbose=0)[0])
+    codes = np.asarray(training.forward(model.encoder, images)[0])
     pairs = np.random.default_rng(seed).integers(0, len(codes), (count, 2))
     middle = (codes[pairs[:, 0]] + codes[pairs[:, 1]]) / 2
-    return np.asarray(model.decoder.predict(middle.astype(np.float32), verbose=0))
+    return np.asarray(training.forward(model.decoder, middle))
 
 
 def generative_scores(model, test_images, quality: SampleQuality) -> dict[str, float]:
@@ -145,9 +145,9 @@ def generative_scores(model, test_images, quality: SampleQuality) -> dict[str, f
     if not isinstance(quality, SampleQuality):
         raise ValueError(f"quality must be a SampleQuality (sample_quality), got {quality!r}")
     count = len(quality.reference)
-    reconstructions = np.asarray(model.predict(np.asarray(test_images, np.float32), verbose=0))
+    reconstructions = np.asarray(training.forward(model, test_images))
     samples = np.asarray(
-        model.decoder.predict(prior_codes(count, model.encoder.output[0].shape[-1]), verbose=0)
+        training.forward(model.decoder, prior_codes(count, model.encoder.output[0].shape[-1]))
     )
     scores = {
         "excess": float(np.mean(metrics.bernoulli_excess(test_images, reconstructions))),
@@ -157,6 +157,6 @@ def generative_scores(model, test_images, quality: SampleQuality) -> dict[str, f
         "sample_statistics_fd": quality.statistics_distance(samples),
     }
     if model.variational:
-        z_mean, z_log_var = model.encoder.predict(np.asarray(test_images, np.float32), verbose=0)
+        z_mean, z_log_var = training.forward(model.encoder, test_images)
         scores["kl"] = float(np.mean(metrics.gaussian_kl(z_mean, z_log_var)))
     return scores

@@ -25,11 +25,21 @@ from utils.experiments.recipes import _check_changes, _check_seeds, _prepared, r
 __all__ = ["train_seeds", "workers"]
 
 
+#: The checkpoint each (recipe, profile, seed, changes, cache folder) trains to, once computed:
+#: finding it builds the model and prepares its data, so a notebook asking again is spared that.
+_CHECKPOINTS: dict[tuple, object] = {}
+
+
 def _is_cached(name: str, profile, seed: int, changes: dict) -> bool:
     """Whether `train(name, profile, seed, **changes)` would load its model from the cache."""
-    model, arguments = _prepared(name, profile, seed, None, changes)
-    fit_args = {k: v for k, v in arguments["fit"].items() if k != "verbose"}
-    checkpoint = training.checkpoint_path(model, *arguments["data"], **fit_args)
+    key = (name, profile, seed, tuple(sorted(changes.items())), os.environ.get("COURSE_CACHE"))
+    checkpoint = _CHECKPOINTS.get(key)
+    if checkpoint is None:
+        model, arguments = _prepared(name, profile, seed, None, changes)
+        fit_args = {k: v for k, v in arguments["fit"].items() if k != "verbose"}
+        checkpoint = _CHECKPOINTS[key] = training.checkpoint_path(
+            model, *arguments["data"], **fit_args
+        )
     return checkpoint.exists() and checkpoint.with_suffix(".json").exists()
 
 
