@@ -5,7 +5,7 @@ Start a notebook (every notebook, first code cell):
 - `config`      the settings everything reads: profiles, paths, the model cache, pins (00, 04)
 
 Build by hand, check against Keras:
-- `ops`         convolution, pooling, upsampling, transposed convolution in NumPy (01, 02; 04 §5)
+- `ops`         convolution, pooling, upsampling, transposed convolution in NumPy (01, 02; 04b §1)
 - `verify`      `assert_close` and a Keras reference convolution: every "by hand" checked (01-06)
 - `exercises`   `check` and `check_function`: a verdict and a hint, never the answer (00-07)
 - `answers`     the answer key: each exercise's reference, cases and hints (reading it is reading
@@ -17,7 +17,7 @@ Build by hand, check against Keras:
 Data and measures:
 - `synthetic`   the embedded datasets drawn by code: nuclei, membranes, single-nucleus crops (03)
 - `data`        splits, aligned augmentation, tf.data pipelines, real datasets, the shipped field
-                (03; 04 §2, §8; 06 §4-7) — it re-exports `synthetic`
+                (03; 04, 04a; 06) — it re-exports `synthetic`
 - `metrics`     Dice, IoU, HD95, boundary F, V_rand in NumPy (03-07) — re-exports `generated`
 - `generated`   measures of generated images: PSNR, Fréchet distance, the Bernoulli floor (06, 07)
 - `losses`      the Keras losses: soft Dice, BCE + Dice, UNet++'s; the VAE's two terms (03-06)
@@ -25,17 +25,19 @@ Data and measures:
 Models and training:
 - `models`      UNet (04), UNet++ (05), the feature network (06); FLOPs (07) — re-exports `vae`
 - `vae`         the VAE: `Sampling`, encoder, decoder, `VAE.train_step` on the negative ELBO (06)
-- `source`      the source document's Keras listings, run as written (04 §1, 06 §1)
+- `source`      the source document's Keras listings, run as written (04, 06)
 - `checks`      argument checks: a clear `ValueError` naming the argument, never a deep traceback
 - `training`    `build`, `fit` (one line per epoch, the best checkpoint cached), `evaluate` (04-07)
 - `cache_key`   what names a cached checkpoint: model, settings, data, and the code that trains it
-- `experiments` models by name and comparisons over seeds (02 §4, 04-07), a package:
+- `experiments` models by name and comparisons over seeds (02a, 04-07), a package:
                 `recipes` (`train`, `show`), `seeds` (`run_seeds`), `comparison` (`verdict`),
-                `generative` (sample quality, 06-07), `sim_to_real` (the real field, 04 §3)
+                `generative` (sample quality, 06-07), `sim_to_real` (the real field, 04a)
 
 Pictures:
-- `plotting`    images on one scale, overlays, curves, kernels (01-07) — re-exports `diagrams`
-- `diagrams`    drawn figures: a convolution's geometry (01), UNet (04) and UNet++ (05)
+- `plotting`    images on one scale, curves, kernels, verdicts (01-07) — re-exports `diagrams` and
+                `overlays`
+- `overlays`    TP / FP / FN overlays, instance labels coloured so that near ones differ (03-04a)
+- `diagrams`    drawn figures: a convolution's geometry (01), UNet (00, 04) and UNet++ (05)
 
 Machinery no notebook imports (grading, the website, browser checks, benchmarks) lives in `tools/`.
 """

@@ -1,11 +1,18 @@
-"""Figure helpers shared by the notebooks."""
+"""Figure helpers shared by the notebooks: images on one scale, curves, kernels, verdicts; the
+segmentation overlays (`overlays`) and drawn diagrams (`diagrams`) are re-exported."""
 
 from __future__ import annotations
 
 import matplotlib
 
-from utils.checks import check_int
 from utils.diagrams import draw_conv_geometry, draw_unet, draw_unet_plus_plus
+from utils.overlays import (
+    CONFUSION_COLOURS,
+    _checked_scale,
+    confusion_legend,
+    confusion_overlay,
+    label_colours,
+)
 
 __all__ = [
     "CONFUSION_COLOURS",
@@ -133,20 +140,6 @@ def _image_grid(count: int, ncols: int, size: float, extra_width: float = 0.0, a
     return fig, axes
 
 
-def _checked_scale(scale):
-    """`scale` as "own", "shared" or a float pair (low, high); ValueError for anything else."""
-    if isinstance(scale, str) and scale in ("own", "shared"):
-        return scale
-    if (
-        isinstance(scale, (tuple, list))
-        and len(scale) == 2
-        and all(isinstance(v, (int, float)) for v in scale)
-        and scale[0] < scale[1]
-    ):
-        return float(scale[0]), float(scale[1])
-    raise ValueError(f"scale must be 'own', 'shared' or a pair (low, high), got {scale!r}")
-
-
 def show_images(
     images,
     titles,
@@ -207,90 +200,6 @@ def mosaic(images, ncols: int, gap: int = 1, fill: float = 1.0):
         top, left = row * (height + gap), col * (width + gap)
         tiled[top : top + height, left : left + width] = image
     return tiled
-
-
-CONFUSION_COLOURS = {
-    "true positive": (0.2, 0.8, 0.2),
-    "false positive": (0.95, 0.2, 0.2),
-    "false negative": (0.2, 0.5, 1.0),
-}
-
-
-def confusion_overlay(image, truth, prediction, alpha: float = 0.55, scale=(0, 1)):
-    """RGB picture of a grey image with TP green, FP red and FN blue blended in.
-
-    `scale` sets the grey: a pair (low, high) maps low to black and high to white, values beyond
-    clipped; the default (0, 1) is the course's image range, so overlays of different images keep
-    their relative brightness. "shared" means that same (0, 1) — one image has no others to share
-    a range with. "own" stretches the image to its own range (a constant image is kept as it is).
-    """
-    import numpy as np
-
-    image = np.asarray(image, dtype=float).squeeze()
-    truth, prediction = np.asarray(truth).squeeze() > 0.5, np.asarray(prediction).squeeze() > 0.5
-    scale = _checked_scale(scale)
-    if scale == "own":
-        span = image.max() - image.min()
-        low, high = (image.min(), image.max()) if span > 0 else (0.0, 1.0)
-    else:
-        low, high = (0.0, 1.0) if scale == "shared" else scale
-    grey = np.clip((image - low) / (high - low), 0, 1)
-    rgb = np.repeat(grey[..., None], 3, axis=-1)
-    regions = (truth & prediction, ~truth & prediction, truth & ~prediction)
-    for region, colour in zip(regions, CONFUSION_COLOURS.values(), strict=True):
-        rgb[region] = (1 - alpha) * rgb[region] + alpha * np.array(colour)
-    return rgb
-
-
-def confusion_legend(ax) -> None:
-    """Add the TP / FP / FN colour legend to an axis."""
-    import matplotlib.patches as patches
-
-    handles = [
-        patches.Patch(color=colour, label=name) for name, colour in CONFUSION_COLOURS.items()
-    ]
-    ax.legend(
-        handles=handles,
-        loc="lower center",
-        bbox_to_anchor=(0.5, -0.25),
-        ncol=3,
-        fontsize=8,
-        frameon=False,
-    )
-
-
-def label_colours(labels, seed: int = 0, reach: int = 2):
-    """RGB picture (H, W, 3) of instance labels (H, W), background black: labels at most `reach`
-    px apart never share a colour (20 colours; a label keeps its own unless a near one has it)."""
-    import numpy as np
-
-    labels = np.asarray(labels)
-    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
-        raise ValueError(
-            f"labels must be an (H, W) array of ints >= 0, got {labels.dtype} {labels.shape}"
-        )
-    reach = check_int(reach, "reach", minimum=1)
-    palette = matplotlib.colormaps["tab20"](np.arange(20))[:, :3]
-    preferred = np.random.default_rng(seed).permutation(int(labels.max()) + 1) % 20
-    neighbours: dict[int, set[int]] = {}
-    height, width = labels.shape
-    for dy in range(0, reach + 1):  # every offset within `reach` (Chebyshev), each pair once
-        for dx in range(-reach, reach + 1):
-            if (dy, dx) <= (0, 0) or abs(dy) >= height or abs(dx) >= width:
-                continue
-            first = labels[dy:, max(dx, 0) : width + min(dx, 0)]
-            second = labels[: height - dy, max(-dx, 0) : width + min(-dx, 0)]
-            near = (first > 0) & (second > 0) & (first != second)
-            for a, b in set(zip(first[near].tolist(), second[near].tolist(), strict=True)):
-                neighbours.setdefault(a, set()).add(b)
-                neighbours.setdefault(b, set()).add(a)
-    colour = preferred.copy()
-    for label in np.unique(labels[labels > 0]).tolist():  # smallest label first
-        taken = {int(colour[n]) for n in neighbours.get(label, ()) if n < label}
-        free = [(int(preferred[label]) + step) % 20 for step in range(20)]
-        free = [index for index in free if index not in taken]
-        colour[label] = free[0] if free else preferred[label]  # 20 near labels: never here
-    return np.where(labels[..., None] > 0, palette[colour[labels]], 0.0)
 
 
 def show_predictions(image, truth, predictions: dict, threshold: float = 0.5, size: float = 2.6):
