@@ -258,3 +258,20 @@ def test_make_notebooks_and_the_verdict_rerun_take_appendices_in_order(folder, t
 
     assert rerun_verdicts.main([], run=fake_run, work=tmp_path / "work", folder=folder) == 1
     assert runs == ORDER  # (nothing ran: every notebook "did not run to the end")
+
+
+def test_every_lesson_fits_one_class():
+    """Issue 31: a numbered notebook is one 90-minute class; appendices hold the deep dives."""
+    for path in course.notebook_paths():
+        found = course.size(path)
+        if course.is_appendix(path.stem) or path.stem == "00_start_here":
+            continue  # 00's map is a table; appendices are optional reading
+        assert found["words"] <= course.LESSON_LIMITS["words"], (path.stem, found)
+        assert found["code"] <= course.LESSON_LIMITS["code"] * 1.05, (path.stem, found)
+        assert found["longest"] <= course.LESSON_LIMITS["longest"] * 1.1, (path.stem, found)
+
+
+def test_sizes_prints_every_notebook(capsys):
+    assert course.main(["sizes"]) == 0
+    printed = capsys.readouterr().out
+    assert all(path.stem in printed for path in course.notebook_paths())

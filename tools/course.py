@@ -240,11 +240,50 @@ def out_of_step(folder: Path | str = NOTEBOOK_DIR, stems=None, readme: Path | st
     return found
 
 
+#: The size of one lesson (issue 31), each "about": words of markdown, the longest markdown cell,
+#: lines of code.
+LESSON_LIMITS = {"words": 3000, "longest": 150, "code": 350}
+
+
+def size(path: Path) -> dict[str, int]:
+    """How long a notebook is to teach: its markdown words, the words of its longest markdown
+    cell, and its lines of code without blank lines, comments and worked solutions."""
+    words, longest, code = 0, 0, 0
+    for cell in read_notebook(path)["cells"]:
+        text = _source(cell)
+        if cell["cell_type"] == "markdown":  # the badges' line is links, not prose
+            count = sum(
+                len(line.split()) for line in text.splitlines() if not line.startswith("[![")
+            )
+            words, longest = words + count, max(longest, count)
+        elif cell["cell_type"] == "code" and "solution" not in cell.get("metadata", {}).get(
+            "tags", []
+        ):
+            code += sum(1 for line in text.splitlines() if line.strip()[:1] not in ("", "#"))
+    return {"words": words, "longest": longest, "code": code}
+
+
 def main(argv: list[str]) -> int:
-    """`python -m tools.course sync` rewrites every notebook; `check` only reports."""
+    """`python -m tools.course sync` rewrites every notebook; `check` only reports; `sizes`
+    prints each notebook's markdown words, longest markdown cell and lines of code."""
     command = argv[0] if argv else "check"
-    if command not in ("sync", "check"):
-        raise ValueError(f"command must be 'sync' or 'check', got {command!r}")
+    if command not in ("sync", "check", "sizes"):
+        raise ValueError(f"command must be 'sync', 'check' or 'sizes', got {command!r}")
+    if command == "sizes":
+        print(
+            f"{'notebook':<32}{'words':>7}{'longest':>9}{'code':>6}  (a lesson: at most "
+            + ", ".join(f"{k} {v}" for k, v in LESSON_LIMITS.items())
+            + ")"
+        )
+        for path in notebook_paths(NOTEBOOK_DIR):
+            found = size(path)
+            print(
+                f"{path.stem:<32}"
+                + "".join(
+                    f"{found[k]:>{w}}" for k, w in (("words", 7), ("longest", 9), ("code", 6))
+                )
+            )
+        return 0
     if command == "sync":
         for path in notebook_paths(NOTEBOOK_DIR):
             if sync(path):
