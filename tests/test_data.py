@@ -323,6 +323,25 @@ def test_crops_hold_one_centred_object_with_its_factors():
     assert factors[:, 0].std() > 0.02 and factors[:, 4].std() > 0.1  # varied size, brightness
 
 
+def test_noise_free_crops_come_from_the_same_draw():
+    images, masks = data.make_crops(6, 32, seed=3)
+    again, again_masks, factors, clean = data.make_crops(
+        6, 32, seed=3, return_factors=True, return_clean=True
+    )
+    # Asking for the noise-free crops changes nothing that was drawn before.
+    np.testing.assert_array_equal(images, again)
+    np.testing.assert_array_equal(masks, again_masks)
+    assert clean.shape == images.shape and factors.shape == (6, len(data.CROP_FACTORS))
+    assert 0 <= clean.min() and clean.max() <= 1
+    # The noise is what separates them: mean zero, a few grey levels, more where it is bright.
+    noise = images - clean
+    assert abs(noise.mean()) < 0.005 and 0.005 < noise.std() < 0.1
+    bright = clean > 0.5
+    assert noise[bright].std() > noise[clean < 0.1].std()
+    with pytest.raises(ValueError, match="return_clean"):
+        data.make_crops(2, 32, return_clean="yes")
+
+
 def test_load_embedded_crops_are_smaller_and_four_times_as_many():
     profile = PROFILES["ci"]
     train, _, test = data.load_embedded("crops", profile)

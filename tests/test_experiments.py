@@ -166,8 +166,6 @@ def test_run_seeds_returns_a_table_per_seed(cache):
     assert table.splitlines()[0] == "small-unet" and "mean" in table and "sd" in table
     rare = experiments.run_seeds("rare-dice", TINY, seeds=[0])
     assert set(rare.scores[0]) == {"dice", "iou", "hd95"}  # nuclei cores: no membrane scores
-    with pytest.raises(ValueError, match="another kind of autoencoder"):
-        experiments.run_seeds("crops-unet-autoencoder", TINY)
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         experiments.run_seeds("small-unet", TINY, seeds=[-1])
 
@@ -505,15 +503,51 @@ def test_generators_are_scored_with_the_sample_quality_measure(cache):
     with pytest.raises(ValueError, match=r"images must be \(N, 32, 32, 1\)"):
         quality.distance(real[..., 0])
     vae = experiments.run_seeds("vae-crops", TINY, seeds=[0])
-    scores = {"excess", "psnr", "sample_fd", "midpoint_fd", "sample_statistics_fd"}
-    assert set(vae.scores[0]) == scores | {"kl"}
+    judges = [f"sample_fd_judge{k}" for k in range(TINY.num_seeds)]
+    scores = {"excess", "psnr", "excess_clean", "psnr_clean", "sample_fd", "fitted_fd"}
+    scores |= {"sample_statistics_fd", *judges}
+    assert set(vae.scores[0]) == scores | {"kl", "active"}
     assert vae.scores[0]["excess"] > 0 and vae.scores[0]["sample_fd"] > 0
+    # The sample FD is the mean over the judges (one feature network per seed of the profile).
+    per_judge = [vae.scores[0][name] for name in judges]
+    assert vae.scores[0]["sample_fd"] == pytest.approx(np.mean(per_judge))
+    assert 0 <= vae.scores[0]["active"] <= 16
     autoencoder = experiments.run_seeds("autoencoder-crops", TINY, seeds=[0])
-    assert "kl" not in autoencoder.scores[0]  # a plain autoencoder has no sigma, no KL term
+    assert set(autoencoder.scores[0]) == scores  # no sigma: no KL term, no active dimensions
+    skips = experiments.run_seeds("vae-crops-skips", TINY, seeds=[0])
+    assert set(skips.scores[0]) == scores | {"kl", "active"}
+
+
+@pytest.mark.training
+def test_noise_free_test_crops_are_the_test_crops_before_their_noise(cache):
+    _, _, test = experiments.splits("vae-crops", TINY)
+    clean = experiments.clean_test_crops(TINY)
+    assert clean.shape == test[0].shape
+    # Shot noise has mean zero: the noisy crops scatter around the clean ones, never far.
+    assert 0 < np.abs(test[0] - clean).mean() < 0.05
+    assert abs((test[0] - clean).mean()) < 0.005
+
+
+def test_fitted_codes_follow_the_codes_mean_and_covariance():
+    rng = np.random.default_rng(0)
+    codes = rng.normal([3.0, -1.0], [2.0, 0.5], size=(4000, 2))
+    drawn = experiments.fitted_codes(codes, 4000, seed=1)
+    assert drawn.shape == (4000, 2) and drawn.dtype == np.float32
+    np.testing.assert_allclose(drawn.mean(0), [3.0, -1.0], atol=0.1)
+    np.testing.assert_allclose(drawn.std(0), [2.0, 0.5], rtol=0.05)
+    np.testing.assert_array_equal(drawn, experiments.fitted_codes(codes, 4000, seed=1))
 
 
 def test_lower_is_better_for_distances_and_excess():
-    assert {"sample_fd", "midpoint_fd", "excess", "hd95"} <= experiments.LOWER_IS_BETTER
+    assert {
+        "sample_fd",
+        "fitted_fd",
+        "excess",
+        "excess_clean",
+        "hd95",
+    } <= experiments.LOWER_IS_BETTER
+    assert "sample_fd_judge0" in experiments.LOWER_IS_BETTER
+    assert {"kl", "active"} <= experiments.DIRECTIONLESS
     closer = SeedRuns("a", list(range(5)), [{"sample_fd": v} for v in (1.0, 1.1, 0.9, 1.2, 1.0)])
     farther = SeedRuns("b", list(range(5)), [{"sample_fd": v} for v in (5.0, 5.2, 4.9, 5.1, 5.3)])
     result = experiments.verdict(closer, farther, "sample_fd")

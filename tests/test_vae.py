@@ -189,3 +189,53 @@ def test_numpy_ints_build_the_same_vae_as_python_ints():
 def test_vae_parts_check_their_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_a_skip_vae_hands_each_level_its_encoder_map():
+    vae = models.build_vae((16, 16, 1), latent_dim=2, filters=(4, 8), skips=True)
+    images = np.random.default_rng(0).random((3, 16, 16, 1)).astype("float32")
+    z_mean, z_log_var, features = vae.encode(images)
+    assert z_mean.shape == z_log_var.shape == (3, 2)
+    assert [maps.shape for maps in features] == [(3, 16, 16, 4), (3, 8, 8, 8)]
+    assert vae.skips and not models.build_vae((16, 16, 1), 2, filters=(4, 8)).skips
+    # Calling the model decodes mu with the image's own maps; decode() with them gives the same.
+    np.testing.assert_allclose(vae(images), vae.decode(z_mean, features), atol=1e-6)
+    # Without an image, decode() gives the decoder zeros in place of the maps: another output.
+    alone = vae.decode(z_mean)
+    assert alone.shape == (3, 16, 16, 1) and not np.allclose(alone, vae(images), atol=1e-3)
+    np.testing.assert_allclose(
+        alone,
+        vae.decoder([z_mean, *(np.zeros_like(maps) for maps in features)]),
+        atol=1e-6,
+    )
+    concatenated = [
+        layer.name for layer in vae.decoder.layers if isinstance(layer, keras.layers.Concatenate)
+    ]
+    assert sorted(concatenated) == ["decoder_skip1", "decoder_skip2"]
+
+
+def test_kl_per_dimension_sums_to_the_kl_term_and_finds_the_active_dimensions():
+    rng = np.random.default_rng(0)
+    z_mean = np.c_[rng.normal(size=(500, 2)), np.full((500, 1), 0.001) * rng.normal(size=(500, 1))]
+    z_log_var = rng.normal(scale=0.3, size=(500, 3))
+    per_dimension = metrics.kl_per_dimension(z_mean, z_log_var)
+    assert per_dimension.shape == (3,)
+    np.testing.assert_allclose(
+        per_dimension.sum(), np.mean(metrics.gaussian_kl(z_mean, z_log_var)), rtol=1e-6
+    )
+    assert metrics.active_dimensions(z_mean) == 2  # the third mean never moves
+    assert metrics.active_dimensions(z_mean, threshold=2.0) == 0
+
+
+def test_precision_sees_fidelity_and_recall_diversity():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(300, 4))
+    alike = rng.normal(size=(300, 4))
+    collapsed = 0.1 * rng.normal(size=(300, 4))  # faithful but not diverse
+    scattered = 4 * rng.normal(size=(300, 4))  # diverse but not faithful
+    precision, recall = metrics.precision_recall(real, alike)
+    assert precision > 0.8 and recall > 0.8
+    precision, recall = metrics.precision_recall(real, collapsed)
+    assert precision > 0.9 and recall < 0.2
+    precision, recall = metrics.precision_recall(real, scattered)
+    assert precision < 0.3 and recall > 0.9

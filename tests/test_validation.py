@@ -50,6 +50,10 @@ def vae():
     return models.build_vae((16, 16, 1), latent_dim=2, filters=(4, 8))
 
 
+def skip_vae():
+    return models.build_vae((16, 16, 1), latent_dim=2, filters=(4, 8), skips=True)
+
+
 def tensor():
     return keras.Input((16, 16, 1))
 
@@ -71,6 +75,20 @@ def recipe_args(**changes):
 
 CASES = {
     "metrics": {
+        "active_dimensions": [
+            (lambda: metrics.active_dimensions(np.zeros((1, 4))), "z_mean"),
+            (lambda: metrics.active_dimensions(np.zeros(4)), "z_mean"),
+            (lambda: metrics.active_dimensions(np.zeros((5, 4)), threshold=0), "threshold"),
+        ],
+        "kl_per_dimension": [
+            (lambda: metrics.kl_per_dimension(np.zeros((5, 4)), np.zeros((5, 3))), "z_log_var"),
+            (lambda: metrics.kl_per_dimension(np.full((5, 4), np.nan), np.zeros((5, 4))), "z_mean"),
+        ],
+        "precision_recall": [
+            (lambda: metrics.precision_recall(np.zeros((5, 4)), np.zeros((5, 3))), "features"),
+            (lambda: metrics.precision_recall(np.zeros((3, 4)), np.zeros((5, 4))), "real_features"),
+            (lambda: metrics.precision_recall(np.zeros((5, 4)), np.zeros((5, 4)), k=0), "k"),
+        ],
         "accuracy": [
             (lambda: metrics.accuracy(MASK, MASK, threshold=1.5), "threshold"),
             (lambda: metrics.accuracy(MASK, MASK, reduction="sum"), "reduction"),
@@ -203,6 +221,8 @@ CASES = {
             (lambda: models.VAE(vae().encoder, None), "decoder"),
             (lambda: models.VAE(vae().encoder, vae().decoder, beta=-1), "beta"),
             (lambda: models.VAE(vae().encoder, vae().decoder, variational="yes"), "variational"),
+            (lambda: models.VAE(skip_vae().encoder, vae().decoder), "decoder"),
+            (lambda: skip_vae().decode(np.zeros((2, 2)), [np.zeros((2, 16, 16, 4))]), "features"),
         ],
         "average_heads": [
             (lambda: models.average_heads("unet"), "model"),
@@ -241,6 +261,7 @@ CASES = {
             (lambda: models.build_vae((16, 16, 1), np.float64(2), filters=(4, 8)), "latent_dim"),
             (lambda: models.build_vae((16, 16, 1), filters=(4, 8), seed=-1), "seed"),
             (lambda: models.build_vae((16, 16, 1), filters=(4, 8), name=None), "name"),
+            (lambda: models.build_vae((16, 16, 1), filters=(4, 8), skips="yes"), "skips"),
         ],
         "build_vae_decoder": [
             (lambda: models.build_vae_decoder((30, 32, 1), filters=(4, 8)), "output_shape"),
@@ -410,11 +431,18 @@ CASES = {
                 lambda: experiments.generative_scores(vae(), np.zeros((2, 16, 16, 1)), None),
                 "quality",
             ),
+            (
+                lambda: experiments.generative_scores(vae(), np.zeros((0, 16, 16, 1)), []),
+                "test_images",
+            ),
         ],
-        "midpoints": [
-            (lambda: experiments.midpoints(None, BATCH, 2), "model"),
-            (lambda: experiments.midpoints(vae(), np.zeros((2, 16, 16, 1)), 0), "count"),
+        "clean_test_crops": [(lambda: experiments.clean_test_crops("cpu"), "profile")],
+        "fitted_codes": [
+            (lambda: experiments.fitted_codes(np.zeros((1, 2)), 4), "codes"),
+            (lambda: experiments.fitted_codes(np.zeros((5, 2)), 0), "count"),
+            (lambda: experiments.fitted_codes(np.full((5, 2), np.nan), 4), "codes"),
         ],
+        "judges": [(lambda: experiments.judges(None), "profile")],
         "num_quality_images": [(lambda: experiments.num_quality_images("ci"), "profile")],
         "predict_blocks": [
             (lambda: experiments.predict_blocks(None, {}), "model"),

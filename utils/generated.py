@@ -1,16 +1,31 @@
 """Measures of generated images, in NumPy (notebooks 06 and 07): the floor of the VAE's
-reconstruction term and what lies above it, PSNR, hand-made image statistics, and the Fréchet
-distance between two sets of feature vectors (as in FID). `utils.metrics` re-exports every name here
-(`metrics.frechet_distance`, ...)."""
+reconstruction term and what lies above it, PSNR, the KL term per latent dimension and the active
+dimensions, hand-made image statistics, the Fréchet distance between two sets of feature vectors
+(as in FID) and the precision and recall of generated samples. `utils.metrics` re-exports every
+name here (`metrics.frechet_distance`, ...)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from utils.checks import check_finite, check_int, check_number
-from utils.losses import bernoulli_reconstruction
+from utils.losses import bernoulli_reconstruction, gaussian_kl
 
-__all__ = ["bernoulli_excess", "bernoulli_floor", "frechet_distance", "image_statistics", "psnr"]
+__all__ = [
+    "ACTIVITY_THRESHOLD",
+    "active_dimensions",
+    "bernoulli_excess",
+    "bernoulli_floor",
+    "frechet_distance",
+    "image_statistics",
+    "kl_per_dimension",
+    "precision_recall",
+    "psnr",
+]
+
+#: A latent dimension is active when its mean code varies over the images by more than this
+#: (variance), as Burda, Grosse & Salakhutdinov (2016) count them.
+ACTIVITY_THRESHOLD = 0.01
 
 
 def _check_images(images, name: str) -> np.ndarray:
@@ -51,6 +66,40 @@ def bernoulli_excess(images, reconstructions):
     _check_images(reconstructions, "reconstructions")
     term = np.asarray(bernoulli_reconstruction(images, reconstructions), np.float64)
     return term - bernoulli_floor(images)
+
+
+def _check_codes(z_mean, z_log_var=None) -> tuple:
+    """`z_mean` (and `z_log_var`) as (N, D) float64 arrays of one shape, N >= 2."""
+    z_mean = check_finite(z_mean, "z_mean", np.float64)
+    if z_mean.ndim != 2 or len(z_mean) < 2:
+        raise ValueError(f"z_mean must be (N, latent_dim) with N >= 2, got shape {z_mean.shape}")
+    if z_log_var is None:
+        return z_mean, None
+    z_log_var = check_finite(z_log_var, "z_log_var", np.float64)
+    if z_log_var.shape != z_mean.shape:
+        raise ValueError(
+            f"z_log_var must have z_mean's shape {z_mean.shape}, got {z_log_var.shape}"
+        )
+    return z_mean, z_log_var
+
+
+def kl_per_dimension(z_mean, z_log_var) -> np.ndarray:
+    """The KL term of each latent dimension, averaged over the images, (D,): the closed form of
+    `gaussian_kl` before its sum over dimensions. A dimension near 0 carries nothing."""
+    z_mean, z_log_var = _check_codes(z_mean, z_log_var)
+    per_dimension = [
+        np.asarray(gaussian_kl(z_mean[:, [k]], z_log_var[:, [k]])) for k in range(z_mean.shape[1])
+    ]
+    return np.array([values.mean() for values in per_dimension])
+
+
+def active_dimensions(z_mean, threshold: float = ACTIVITY_THRESHOLD) -> int:
+    """How many latent dimensions the images use: those whose mean code mu varies over the
+    images by more than `threshold` (variance). An inactive dimension gives every image the same
+    code, the prior's: the decoder cannot read anything from it."""
+    check_number(threshold, "threshold", 0, low_open=True)
+    z_mean, _ = _check_codes(z_mean)
+    return int(np.sum(z_mean.var(axis=0) > threshold))
 
 
 def psnr(y_true, y_pred, data_range: float = 1.0) -> float:
@@ -117,3 +166,29 @@ def frechet_distance(features_a, features_b) -> float:
     ridge = 1e-9 * np.eye(len(mean_a))
     root = linalg.sqrtm((cov_a + ridge) @ (cov_b + ridge)).real
     return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * root))
+
+
+def precision_recall(real_features, fake_features, k: int = 3) -> tuple[float, float]:
+    """Precision and recall of generated samples (Kynkäänniemi et al. 2019), in feature space.
+    Each set's "manifold" is the union of balls around its vectors, each of radius the distance
+    to its `k`-th nearest neighbour in the set. Precision: the share of fake vectors inside the
+    real manifold (fidelity); recall: the share of real vectors inside the fake one (diversity)."""
+    from scipy import spatial
+
+    k = check_int(k, "k", minimum=1)
+    real = check_finite(real_features, "real_features", np.float64)
+    fake = check_finite(fake_features, "fake_features", np.float64)
+    if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
+        raise ValueError(
+            f"features must be (N, D) arrays with the same D, got {real.shape} and {fake.shape}"
+        )
+    for name, features in (("real_features", real), ("fake_features", fake)):
+        if len(features) <= k:
+            raise ValueError(f"{name} must hold more than k = {k} vectors, got {len(features)}")
+
+    def share_inside(manifold, points):
+        distances = spatial.distance.cdist(manifold, manifold)
+        radii = np.sort(distances, axis=1)[:, k]  # the k-th neighbour (column 0 is itself)
+        return float(np.mean((spatial.distance.cdist(points, manifold) <= radii).any(axis=1)))
+
+    return share_inside(real, fake), share_inside(fake, real)

@@ -272,8 +272,9 @@ def _one_crop(rng, size: int):
     signal *= 1 + 0.15 * _smooth_noise(rng, size, 1.2)  # chromatin texture
     background = rng.uniform(0.03, 0.15)
     blur = rng.uniform(0.6, 1.4)  # the optics
-    image = ndimage.gaussian_filter(signal, blur, truncate=3.0) + background
-    image = _shot_noise(rng, image, photons=rng.uniform(60, 200), read_noise=0.01)
+    clean = ndimage.gaussian_filter(signal, blur, truncate=3.0) + background
+    # The noise is drawn last, so the noise-free image costs no draw from `rng`.
+    image = _shot_noise(rng, clean, photons=rng.uniform(60, 200), read_noise=0.01)
     # The orientation as a point on a circle of radius (elongation - 1): a round nucleus has none.
     spread = (elongation - 1) / 0.8
     factors = (
@@ -285,27 +286,38 @@ def _one_crop(rng, size: int):
         background,
         blur,
     )
-    return np.clip(image, 0, 1), inside, np.array(factors, np.float32)
+    return np.clip(image, 0, 1), inside, np.array(factors, np.float32), np.clip(clean, 0, 1)
 
 
-def make_crops(num_images: int, image_size: int = 32, seed: int = 0, return_factors: bool = False):
+def make_crops(
+    num_images: int,
+    image_size: int = 32,
+    seed: int = 0,
+    return_factors: bool = False,
+    return_clean: bool = False,
+):
     """Single-object crops: one nucleus per image, near the centre — (images, masks), each
     (N, H, W, 1), images float32 in [0, 1], masks float32 {0, 1}.
 
     The nuclei of `make_nuclei` one at a time, so that a generated image can be judged at a
     glance: varied in size, elongation, orientation, brightness and texture, on a dark background
     of varied level, blurred by the optics, with shot noise. `return_factors=True` adds the
-    factors each image was drawn with, (N, 7), named by `CROP_FACTORS`.
+    factors each image was drawn with, (N, 7), named by `CROP_FACTORS`; `return_clean=True` adds
+    (last) each image before its shot noise: what a model could reconstruct at best. Neither
+    changes the images drawn.
     """
     num_images, image_size, seed = _check_sizes(num_images, image_size, seed)
     check_bool(return_factors, "return_factors")
+    check_bool(return_clean, "return_clean")
     images = np.empty((num_images, image_size, image_size, 1), np.float32)
-    masks = np.empty_like(images)
+    masks, clean = np.empty_like(images), np.empty_like(images)
     factors = np.empty((num_images, len(CROP_FACTORS)), np.float32)
     for index in range(num_images):
         rng = np.random.default_rng([seed, index, 3])
-        images[index, ..., 0], masks[index, ..., 0], factors[index] = _one_crop(rng, image_size)
-    return (images, masks, factors) if return_factors else (images, masks)
+        images[index, ..., 0], masks[index, ..., 0], factors[index], clean[index, ..., 0] = (
+            _one_crop(rng, image_size)
+        )
+    return (images, masks) + (factors,) * return_factors + (clean,) * return_clean
 
 
 #: The degradations notebook 06 validates its sample-quality measure on, mildest first in each

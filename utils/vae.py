@@ -5,6 +5,7 @@ ELBO (`utils.losses`). `utils.models` re-exports every name here."""
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from utils import losses
@@ -44,32 +45,44 @@ class Sampling(layers.Layer):
         return {**super().get_config(), "seed": self.seed}
 
 
-def build_vae_encoder(input_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS):
-    """The source's encoder: conv + pool per filter count, flatten, two dense heads (mu, logvar)."""
+def build_vae_encoder(
+    input_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS, skips: bool = False
+):
+    """The source's encoder: conv + pool per filter count, flatten, two dense heads (mu, logvar).
+    With `skips`, it also outputs each level's feature map before pooling, as a UNet hands them
+    to its decoder: outputs [mu, logvar, level 1's map, level 2's map, ...]."""
     # Layers are named (the source's are not) so that a model's description, and with it its cache
     # key in `training.fit`, does not depend on what else was built before in the session.
     input_shape, filters = check_shape_and_filters(input_shape, filters)
     latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+    check_bool(skips, "skips")
     check_poolings(input_shape, len(filters))
     inputs = layers.Input(shape=input_shape, name="image")
-    x = inputs
+    x, features = inputs, []
     for level, width in enumerate(filters, start=1):
         x = layers.Conv2D(width, 3, activation="relu", padding="same", name=f"encoder_conv{level}")(
             x
         )
+        features.append(x)
         x = layers.MaxPooling2D(name=f"encoder_pool{level}")(x)
     x = layers.Flatten(name="flatten")(x)
     z_mean = layers.Dense(latent_dim, name="z_mean")(x)
     z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
-    return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
+    outputs = [z_mean, z_log_var] + (features if skips else [])
+    return keras.Model(inputs, outputs, name="encoder")
 
 
-def build_vae_decoder(output_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS):
+def build_vae_decoder(
+    output_shape=(128, 128, 1), latent_dim: int = 16, filters=VAE_FILTERS, skips: bool = False
+):
     """The source's decoder: dense to a (H/2^n, W/2^n, filters[-1]) map, then per level a 3x3
     transposed convolution and a 2x upsampling, and a sigmoid transposed convolution to the
-    image's channels. The first map follows the output size (32x32 for 128x128)."""
+    image's channels. The first map follows the output size (32x32 for 128x128). With `skips`,
+    it also takes the encoder's feature maps (inputs [z, level 1's map, ...]) and concatenates
+    each after the upsampling that reaches its size: UNet's skip connections."""
     output_shape, filters = check_shape_and_filters(output_shape, filters, "output_shape")
     latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+    check_bool(skips, "skips")
     factor = 2 ** len(filters)
     if output_shape[0] % factor or output_shape[1] % factor:
         raise ValueError(
@@ -78,6 +91,14 @@ def build_vae_decoder(output_shape=(128, 128, 1), latent_dim: int = 16, filters=
         )
     height, width = output_shape[0] // factor, output_shape[1] // factor
     latent_inputs = layers.Input(shape=(latent_dim,), name="z")
+    features = [
+        layers.Input(
+            shape=(output_shape[0] >> (level - 1), output_shape[1] >> (level - 1), channels),
+            name=f"skip{level}",
+        )
+        for level, channels in enumerate(filters, start=1)
+        if skips
+    ]
     x = layers.Dense(height * width * filters[-1], activation="relu", name="decoder_dense")(
         latent_inputs
     )
@@ -87,6 +108,8 @@ def build_vae_decoder(output_shape=(128, 128, 1), latent_dim: int = 16, filters=
             channels, 3, activation="relu", padding="same", name=f"decoder_deconv{level}"
         )(x)
         x = layers.UpSampling2D(name=f"decoder_up{level}")(x)
+        if skips:  # the encoder's map of this size, around the bottleneck
+            x = layers.Concatenate(name=f"decoder_skip{level}")([x, features[level - 1]])
     outputs = layers.Conv2DTranspose(
         output_shape[-1],
         3,
@@ -95,7 +118,9 @@ def build_vae_decoder(output_shape=(128, 128, 1), latent_dim: int = 16, filters=
         dtype="float32",
         name="reconstruction",
     )(x)
-    return keras.Model(latent_inputs, outputs, name="decoder")
+    return keras.Model(
+        [latent_inputs, *features] if skips else latent_inputs, outputs, name="decoder"
+    )
 
 
 @keras.saving.register_keras_serializable(package="course")
@@ -106,6 +131,8 @@ class VAE(keras.Model):
 
     Calling the model returns the reconstruction of the mean code mu (deterministic); training
     decodes a sample z. With `variational=False` it is a plain autoencoder: z = mu, no KL term.
+    An encoder that also outputs feature maps (`build_vae(skips=True)`) makes a skip-VAE: the
+    decoder gets them beside z, as a UNet's decoder gets its skips.
     """
 
     def __init__(
@@ -117,8 +144,16 @@ class VAE(keras.Model):
         check_number(beta, "beta", 0, expected=">= 0 and finite")
         check_bool(variational, "variational")
         seed = check_seed(seed, optional=True)
+        skips = len(encoder.outputs) - 2
+        if skips < 0 or len(decoder.inputs) != 1 + skips:
+            raise ValueError(
+                f"encoder must output [mu, log sigma^2, *feature maps] and decoder take [z, *the "
+                f"same maps]; got {len(encoder.outputs)} encoder outputs and "
+                f"{len(decoder.inputs)} decoder inputs"
+            )
         super().__init__(**kwargs)
         self.encoder, self.decoder = encoder, decoder
+        self.skips = bool(skips)
         self.beta, self.variational, self.seed = float(beta), bool(variational), seed
         self.sampling = Sampling(seed, name="sampling")
         self.trackers = {
@@ -134,8 +169,50 @@ class VAE(keras.Model):
         self.built = True
 
     def call(self, inputs, training=False):
-        z_mean, _ = self.encoder(inputs, training=training)
-        return self.decoder(z_mean, training=training)
+        z_mean, _, *features = self.encoder(inputs, training=training)
+        return self._decode(z_mean, features, training)
+
+    def _decode(self, z, features, training=False):
+        return self.decoder([z, *features] if self.skips else z, training=training)
+
+    def encode(self, images, batch_size: int = 256) -> tuple:
+        """(mu, log sigma^2, feature maps) of `images` as NumPy; the maps are [] without skips."""
+        images = np.asarray(images, np.float32)
+        parts = [
+            [np.asarray(output) for output in self.encoder(images[start : start + batch_size])]
+            for start in range(0, len(images), batch_size)
+        ]
+        z_mean, z_log_var, *features = (
+            np.concatenate(column) for column in zip(*parts, strict=True)
+        )
+        return z_mean, z_log_var, list(features)
+
+    def decode(self, codes, features=None, batch_size: int = 256) -> np.ndarray:
+        """Images decoded from latent `codes` (N, latent_dim), as NumPy. A skip-VAE's decoder
+        also takes feature maps: `features` (those of N images, from `encode`) makes the output
+        depend on those images; None gives zeros — what is left when there is no input image."""
+        codes = np.asarray(codes, np.float32)
+        shapes = [tuple(tensor.shape[1:]) for tensor in self.decoder.inputs[1:]]
+        if features is None:
+            features = [np.zeros((len(codes), *shape), np.float32) for shape in shapes]
+        features = [np.asarray(maps, np.float32) for maps in features]
+        if [maps.shape for maps in features] != [(len(codes), *shape) for shape in shapes]:
+            raise ValueError(
+                f"features must be {len(shapes)} arrays of shapes "
+                f"{[(len(codes), *shape) for shape in shapes]}, got "
+                f"{[maps.shape for maps in features]}"
+            )
+        return np.concatenate(
+            [
+                np.asarray(
+                    self._decode(
+                        codes[start : start + batch_size],
+                        [maps[start : start + batch_size] for maps in features],
+                    )
+                )
+                for start in range(0, len(codes), batch_size)
+            ]
+        )
 
     def terms(self, images, training=False, seed: int | None = None) -> dict:
         """The per-image loss terms for a batch (what the training step minimises).
@@ -144,7 +221,7 @@ class VAE(keras.Model):
         every call) when `seed` is None, as in training; with the same noise on every call when
         `seed` is an integer — for reported numbers that must not depend on what ran before
         (e.g. whether the model was just trained or loaded from the cache)."""
-        z_mean, z_log_var = self.encoder(images, training=training)
+        z_mean, z_log_var, *features = self.encoder(images, training=training)
         if not self.variational:
             z = z_mean
         elif seed is None:
@@ -152,7 +229,7 @@ class VAE(keras.Model):
         else:
             epsilon = keras.random.normal(keras.ops.shape(z_mean), seed=int(seed))
             z = z_mean + keras.ops.exp(0.5 * z_log_var) * epsilon
-        reconstructions = self.decoder(z, training=training)
+        reconstructions = self._decode(z, features, training)
         reconstruction = losses.bernoulli_reconstruction(images, reconstructions)
         kl = losses.gaussian_kl(z_mean, z_log_var)
         # The autoencoder ignores the KL term; 0 * kl keeps z_log_var in the graph (its gradient
@@ -205,10 +282,12 @@ def build_vae(
     variational: bool = True,
     seed: int | None = None,
     name: str = "vae",
+    skips: bool = False,
 ) -> VAE:
     """The source's VAE: `.encoder` and `.decoder` are its listings with the defaults; other
     input sizes (divisible by 2**len(filters)), latent sizes, widths and KL weights `beta` work.
-    `variational=False` gives the plain autoencoder of notebook 06 (no sampling, no KL)."""
+    `variational=False` gives the plain autoencoder of notebook 06 (no sampling, no KL);
+    `skips=True` adds UNet's skip connections from encoder to decoder (notebook 07)."""
     input_shape, filters = check_shape_and_filters(input_shape, filters)
     factor = 2 ** len(filters)
     if input_shape[0] % factor or input_shape[1] % factor:
@@ -221,8 +300,9 @@ def build_vae(
     check_bool(variational, "variational")
     seed = check_seed(seed, optional=True)
     check_text(name, "name")
-    encoder = build_vae_encoder(input_shape, latent_dim, filters)
-    decoder = build_vae_decoder(input_shape, latent_dim, filters)
+    check_bool(skips, "skips")
+    encoder = build_vae_encoder(input_shape, latent_dim, filters, skips)
+    decoder = build_vae_decoder(input_shape, latent_dim, filters, skips)
     vae = VAE(encoder, decoder, beta=beta, variational=variational, seed=seed, name=name)
     vae.build((None, *input_shape))
     return vae

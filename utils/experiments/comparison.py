@@ -92,7 +92,9 @@ _PSNR = "a quarter of a decibel: below it no reader sees a difference in the ima
 #: (reconstruction above floor 1.07 nats, KL 0.132, sample FD 0.41, midpoint FD 1.02, old measure
 #: 0.16, PSNR 0.198 dB), notebook 02's upsamplers (PSNR gain: no move); and at least a tenth of
 #: δ. Metrics not measured take a measured one's (IoU after some epochs: IoU's; the crops' Dice,
-#: HD95 and PSNR: the membranes' and the VAE's).
+#: HD95 and PSNR: the membranes' and the VAE's). Added before issue 32's runs: the fitted-Gaussian
+#: FD takes the sample FD's, the scores against noise-free crops those against noisy ones, and
+#: the active dimensions δ = 1 with a margin of half a dimension (a count moves in whole steps).
 SMALLEST_DIFFERENCES: dict[str, Smallest] = {
     "dice": Smallest(0.02, "", _SEGMENTATION, 0.013),
     "iou": Smallest(0.02, "", _SEGMENTATION, 0.017),
@@ -110,7 +112,12 @@ SMALLEST_DIFFERENCES: dict[str, Smallest] = {
     "excess": Smallest(0.5, "nats", _NATS, 1.4),
     "kl": Smallest(0.5, "nats", _NATS, 0.17),
     "sample_fd": Smallest(2.0, "", _FD, 0.51),
-    "midpoint_fd": Smallest(2.0, "", _FD, 1.3),
+    "fitted_fd": Smallest(2.0, "", _FD, 0.51),
+    "excess_clean": Smallest(0.5, "nats", _NATS, 1.4),
+    "psnr_clean": Smallest(0.25, "dB", _PSNR, 0.25),
+    "active": Smallest(
+        1.0, "dimensions", "one latent dimension: the smallest change in what a code can hold", 0.5
+    ),
     "sample_statistics_fd": Smallest(2.0, "", _FD, 0.2),
 }
 
@@ -119,6 +126,8 @@ def _smallest(metric: str) -> Smallest | None:
     """δ of `metric`; a validation IoU after some epochs ("iou_epoch3") counts as IoU."""
     if metric.startswith("iou_epoch"):
         return SMALLEST_DIFFERENCES["iou"]
+    if metric.startswith("sample_fd_judge"):  # one judge's sample FD: as the mean's
+        return SMALLEST_DIFFERENCES["sample_fd"]
     return SMALLEST_DIFFERENCES.get(metric)
 
 

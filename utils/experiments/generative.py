@@ -1,7 +1,9 @@
 """Generated images: a measure of their quality (notebooks 06 and 07).
 
 The Fréchet distance between the features of generated and of held-out real crops, the features
-from a small network trained for the purpose (recipe "crops-features"), and a VAE's scores.
+from small networks trained for the purpose (recipe "crops-features", one judge per seed), and a
+VAE's scores: reconstruction against the noisy and the noise-free crops, KL, active dimensions,
+samples from the prior and from a Gaussian fitted to the codes.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import numpy as np
 
 from utils import data, metrics, models, training
 from utils.checks import check_finite, check_int, check_profile, check_seed
-from utils.experiments.recipes import train
+from utils.experiments.recipes import splits, train
 
 __all__ = [
     "HELD_OUT_SEED",
     "REFERENCE_SEED",
     "SampleQuality",
+    "clean_test_crops",
+    "fitted_codes",
     "generative_scores",
-    "midpoints",
+    "judges",
     "num_quality_images",
     "prior_codes",
     "real_crops",
@@ -96,7 +100,7 @@ def sample_quality(profile, seed: int = 0) -> SampleQuality:
     return _sample_quality(check_profile(profile), check_seed(seed))
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=16)
 def _sample_quality(profile, seed: int) -> SampleQuality:
     network, _ = train("crops-features", profile, seed)
     return SampleQuality(models.feature_extractor(network), real_crops(profile, REFERENCE_SEED))
@@ -105,12 +109,44 @@ def _sample_quality(profile, seed: int) -> SampleQuality:
 sample_quality.cache_clear = _sample_quality.cache_clear  # to start afresh (tests do)
 
 
+def judges(profile) -> list[SampleQuality]:
+    """The sample-quality measure with the feature network of every seed of the profile: the
+    course's sample FD is their mean, so that no verdict rests on one network's eyes."""
+    check_profile(profile)
+    return [sample_quality(profile, seed) for seed in range(profile.num_seeds)]
+
+
+def clean_test_crops(profile) -> np.ndarray:
+    """The test crops of the VAEs' recipes before their shot noise (`make_crops(...,
+    return_clean=True)`, the same draw): what a reconstruction can reach at best."""
+    check_profile(profile)
+    train_split, val_split, test_split = splits("vae-crops", profile)
+    total = len(train_split[0]) + len(val_split[0]) + len(test_split[0])
+    images, _, clean = data.make_crops(total, data.crop_size(profile), return_clean=True)
+    count = len(test_split[0])
+    np.testing.assert_array_equal(images[-count:], test_split[0])  # the same crops, noisy
+    return clean[-count:]
+
+
 def prior_codes(count: int, latent_dim: int, seed: int = 0) -> np.ndarray:
     """`count` codes drawn from the prior N(0, I): the same for every model given the same seed."""
     count = check_int(count, "count", minimum=1)
     latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
     seed = check_seed(seed)
     return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+
+
+def fitted_codes(codes, count: int, seed: int = 0) -> np.ndarray:
+    """`count` codes drawn from a Gaussian fitted to `codes` (N, D) — their mean and covariance:
+    how to sample a plain autoencoder, whose codes lie wherever training left them."""
+    codes = check_finite(codes, "codes", np.float64)
+    if codes.ndim != 2 or len(codes) < 2:
+        raise ValueError(f"codes must be (N, latent_dim) with N >= 2, got shape {codes.shape}")
+    count = check_int(count, "count", minimum=1)
+    seed = check_seed(seed)
+    rng = np.random.default_rng(seed)
+    covariance = np.atleast_2d(np.cov(codes, rowvar=False))
+    return rng.multivariate_normal(codes.mean(axis=0), covariance, count).astype(np.float32)
 
 
 def _check_generator_input(model, images, name: str) -> np.ndarray:
@@ -123,40 +159,51 @@ def _check_generator_input(model, images, name: str) -> np.ndarray:
     return images
 
 
-def midpoints(model, images, count: int, seed: int = 0) -> np.ndarray:
-    """Decoded midpoints between the codes (mu) of `count` random pairs of `images`: what a walk
-    through the latent space passes on its way from one real image to another."""
-    images = _check_generator_input(model, images, "images")
-    count = check_int(count, "count", minimum=1)
-    seed = check_seed(seed)
-    codes = np.asarray(training.forward(model.encoder, images)[0])
-    pairs = np.random.default_rng(seed).integers(0, len(codes), (count, 2))
-    middle = (codes[pairs[:, 0]] + codes[pairs[:, 1]]) / 2
-    return np.asarray(training.forward(model.decoder, middle))
-
-
-def generative_scores(model, test_images, quality: SampleQuality) -> dict[str, float]:
-    """A VAE's (or plain autoencoder's) scores on test images: reconstruction of the mean code
+def generative_scores(
+    model, test_images, quality, clean_images=None, fit_images=None
+) -> dict[str, float]:
+    """A VAE's (or plain autoencoder's) scores on test images. Reconstruction of the mean code:
     in nats per image above the images' own floor ("excess", see `metrics.bernoulli_excess`)
-    and in PSNR; the Fréchet distance of samples decoded from the prior ("sample_fd") and of
-    midpoints between test codes ("midpoint_fd"); the old hand-made measure on the samples
-    ("sample_statistics_fd", for comparison); for a VAE, the KL term per image."""
+    and in PSNR, and, given the noise-free `clean_images`, both against those ("excess_clean",
+    "psnr_clean"). Samples decoded from the prior ("sample_fd") and, given `fit_images`, from a
+    Gaussian fitted to their codes ("fitted_fd"): the Fréchet distance to real crops, the mean
+    over the judges in `quality` (one `SampleQuality` or a list; each judge's own value is
+    "sample_fd_judge<k>"); the old hand-made measure on the prior samples
+    ("sample_statistics_fd"). For a VAE, the KL term per image and the active dimensions."""
     test_images = _check_generator_input(model, test_images, "test_images")
-    if not isinstance(quality, SampleQuality):
-        raise ValueError(f"quality must be a SampleQuality (sample_quality), got {quality!r}")
-    count = len(quality.reference)
+    quality = [quality] if isinstance(quality, SampleQuality) else quality
+    if not isinstance(quality, list) or not all(isinstance(q, SampleQuality) for q in quality):
+        raise ValueError(
+            f"quality must be a SampleQuality or a list of them (judges), got {quality!r}"
+        )
+    count = len(quality[0].reference)
+    z_mean, z_log_var, _ = model.encode(test_images)
     reconstructions = np.asarray(training.forward(model, test_images))
-    samples = np.asarray(
-        training.forward(model.decoder, prior_codes(count, model.encoder.output[0].shape[-1]))
-    )
+    samples = model.decode(prior_codes(count, z_mean.shape[-1]))
+    per_judge = [judge.distance(samples) for judge in quality]
     scores = {
         "excess": float(np.mean(metrics.bernoulli_excess(test_images, reconstructions))),
         "psnr": metrics.psnr(test_images, reconstructions),
-        "sample_fd": quality.distance(samples),
-        "midpoint_fd": quality.distance(midpoints(model, test_images, count)),
-        "sample_statistics_fd": quality.statistics_distance(samples),
+        "sample_fd": float(np.mean(per_judge)),
+        **{f"sample_fd_judge{k}": value for k, value in enumerate(per_judge)},
+        "sample_statistics_fd": quality[0].statistics_distance(samples),
     }
+    if clean_images is not None:
+        clean_images = _check_generator_input(model, clean_images, "clean_images")
+        if clean_images.shape != test_images.shape:
+            raise ValueError(
+                f"clean_images must have test_images' shape {test_images.shape}, got "
+                f"{clean_images.shape}"
+            )
+        scores["excess_clean"] = float(
+            np.mean(metrics.bernoulli_excess(clean_images, reconstructions))
+        )
+        scores["psnr_clean"] = metrics.psnr(clean_images, reconstructions)
+    if fit_images is not None:
+        fit_images = _check_generator_input(model, fit_images, "fit_images")
+        fitted = model.decode(fitted_codes(model.encode(fit_images)[0], count))
+        scores["fitted_fd"] = float(np.mean([judge.distance(fitted) for judge in quality]))
     if model.variational:
-        z_mean, z_log_var = training.forward(model.encoder, test_images)
         scores["kl"] = float(np.mean(metrics.gaussian_kl(z_mean, z_log_var)))
+        scores["active"] = float(metrics.active_dimensions(z_mean))
     return scores

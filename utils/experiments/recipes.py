@@ -199,25 +199,20 @@ def _crop_vae(name: str, **options) -> Recipe:
     )
 
 
-def _crop_segmenter(name: str, builder: Callable, autoencoder: bool = False, **options) -> Recipe:
-    """Notebook 07's networks on the crops: the source's filters (two poolings) at the profile's
-    width, half the profile's epochs (enough to level off on one object per image); segmenters
-    learn the mask with the UNet++ paper's loss, an `autoencoder` learns to return its input
-    (binary cross-entropy and learning rate as the VAE)."""
+def _crop_segmenter(name: str, builder: Callable, **options) -> Recipe:
+    """Notebook 07's segmenters of the crops: the source's filters (two poolings) at the
+    profile's width, the UNet++ paper's loss, half the profile's epochs (enough to level off on
+    one object per image)."""
     return Recipe(
         name,
         "crops",
         builder,
         lambda p: {"filters": models.scaled_filters(models.SOURCE_FILTERS, p.width), **options},
         lambda p: {
-            "loss": "bce" if autoencoder else "paper",
-            # An autoencoder learns at the VAE's constant rate (measured: with the segmenters'
-            # cosine schedule, one seed in three of the UNet with skips stalled 7 dB lower).
-            **({"learning_rate": 3e-3, "schedule": "constant"} if autoencoder else {}),
+            "loss": "paper",
             **_crop_training(p),
             "num_epochs": max(1, min(p.num_epochs, CROP_EPOCHS) // 2),
         },
-        autoencoder=autoencoder,
     )
 
 
@@ -307,17 +302,11 @@ RECIPES: dict[str, Recipe] = {
         _crop_vae("vae-crops-2d", latent_dim=2),
         *(_crop_vae(f"vae-crops-beta{beta:g}", beta=beta) for beta in BETAS if beta != 1),
         _crop_vae("autoencoder-crops", variational=False),
+        _crop_vae("vae-crops-skips", skips=True),  # notebook 07: UNet's skips added
         _crop_vae("autoencoder-crops-2d", latent_dim=2, variational=False),
         # Transposed-convolution upsampling, as UNet++'s: the two differ only in their skips.
         _crop_segmenter("crops-unet", models.build_unet, upsampling="transpose"),
         _crop_segmenter("crops-unetpp", models.build_unet_plus_plus, deep_supervision=False),
-        _crop_segmenter("crops-unet-autoencoder", models.build_unet, autoencoder=True),
-        _crop_segmenter(
-            "crops-unet-autoencoder-no-skips",
-            models.build_unet,
-            autoencoder=True,
-            skip_connections=False,
-        ),
     )
 }
 

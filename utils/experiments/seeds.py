@@ -11,7 +11,7 @@ import numpy as np
 
 from utils import metrics, models, training
 from utils.checks import check_bool, check_int, check_number, check_profile, check_text
-from utils.experiments.generative import generative_scores, sample_quality
+from utils.experiments.generative import clean_test_crops, generative_scores, judges
 from utils.experiments.parallel import train_seeds
 from utils.experiments.recipes import _check_changes, _check_seeds, recipe, splits, train
 
@@ -35,15 +35,26 @@ METRIC_LABELS = {
     "v_rand": "V_rand",
     "excess": "reconstruction above floor",
     "psnr": "PSNR",
+    "excess_clean": "above floor, vs noise-free",
+    "psnr_clean": "PSNR vs noise-free",
     "sample_fd": "sample FD",
-    "midpoint_fd": "midpoint FD",
+    "fitted_fd": "fitted-Gaussian FD",
+    "active": "active dimensions",
     "sample_statistics_fd": "old measure on samples",
     "kl": "KL",
 }
-LOWER_IS_BETTER = {"hd95", "excess", "sample_fd", "midpoint_fd", "sample_statistics_fd"}
+LOWER_IS_BETTER = {
+    "hd95",
+    "excess",
+    "excess_clean",
+    "sample_fd",
+    "fitted_fd",
+    "sample_statistics_fd",
+    *(f"sample_fd_judge{k}" for k in range(16)),
+}
 #: Metrics with no better direction: a verdict says "higher" or "lower" (more KL is more
 #: information in the codes, and a prior less like them: neither is better in itself).
-DIRECTIONLESS = {"kl"}
+DIRECTIONLESS = {"kl", "active"}
 
 
 @dataclasses.dataclass
@@ -186,8 +197,9 @@ def run_seeds(
     get the boundary F-score and V_rand. A segmenter is scored at `threshold` (0.5), or with
     "validation" each metric at the threshold best for it on the validation set, per seed
     (`validation_thresholds`; the choices are in `SeedRuns.thresholds`). A VAE or plain
-    autoencoder of the crops gets `generative_scores` (the sample-quality measure of
-    `sample_quality`). `changes` change the recipe's training as in `train`."""
+    autoencoder of the crops gets `generative_scores` (against the noisy and the noise-free test
+    crops; sample FD as the mean over the `judges`; samples from a Gaussian fitted to the
+    training crops' codes). `changes` change the recipe's training as in `train`."""
     chosen = recipe(name)
     check_profile(profile)
     check_bool(verbose, "verbose")
@@ -197,10 +209,6 @@ def run_seeds(
         check_number(threshold, "threshold", 0, 1, low_open=True, high_open=True)
     suffix = _check_changes(changes)
     is_generator = chosen.builder is models.build_vae
-    if chosen.autoencoder and not is_generator:
-        raise ValueError(
-            f"run_seeds scores segmenters and VAEs; {name!r} is another kind of autoencoder"
-        )
     if is_generator and not chosen.dataset.startswith("crops"):
         raise ValueError(
             f"run_seeds scores the VAEs of the crops; {name!r} learns {chosen.dataset}"
@@ -209,13 +217,14 @@ def run_seeds(
         raise ValueError(f"threshold must be 0.5 for a VAE ({name!r} is scored without one)")
     seeds = _check_seeds(seeds, profile)
     train_seeds(name, profile, seeds, **changes)  # the seeds not cached yet, several at a time
-    _, val, test = splits(name, profile)
-    quality = sample_quality(profile) if is_generator else None
+    (train_images, _), val, test = splits(name, profile)
+    quality = judges(profile) if is_generator else None
+    clean = clean_test_crops(profile) if is_generator else None
     scores, histories, thresholds = [], [], []
     for seed in seeds:
         model, history = train(name, profile, seed, verbose=verbose, **changes)
         if is_generator:
-            scores.append(generative_scores(model, test[0], quality))
+            scores.append(generative_scores(model, test[0], quality, clean, train_images))
         else:
             score, used = _segmenter_scores(
                 scored_model(model, head), val, test, chosen.dataset == "membranes", threshold
