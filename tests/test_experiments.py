@@ -141,6 +141,8 @@ def test_train_caches_each_seed_under_its_own_name(cache):
     assert len(names) == 1 and names[0].startswith("small-unet-seed1-")
     _, cached = experiments.train("small-unet", TINY, seed=1)
     assert cached == history  # loaded from the cache, not trained again
+    assert experiments.is_cached("small-unet", TINY, [1])
+    assert not experiments.is_cached("small-unet", TINY, [0, 1])  # seed 0 never trained
 
 
 @pytest.mark.training

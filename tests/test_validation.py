@@ -443,6 +443,11 @@ CASES = {
             (lambda: experiments.fitted_codes(np.full((5, 2), np.nan), 4), "codes"),
         ],
         "judges": [(lambda: experiments.judges(None), "profile")],
+        "is_cached": [
+            (lambda: experiments.is_cached("no-such-recipe", CI), "name"),
+            (lambda: experiments.is_cached("small-unet", None), "profile"),
+            (lambda: experiments.is_cached("small-unet", CI, [-1]), "seed"),
+        ],
         "num_quality_images": [(lambda: experiments.num_quality_images("ci"), "profile")],
         "predict_blocks": [
             (lambda: experiments.predict_blocks(None, {}), "model"),

@@ -22,7 +22,7 @@ from utils import config, training
 from utils.checks import check_profile
 from utils.experiments.recipes import _check_changes, _check_seeds, _prepared, recipe, train
 
-__all__ = ["train_seeds", "workers"]
+__all__ = ["is_cached", "train_seeds", "workers"]
 
 
 #: The checkpoint each (recipe, profile, seed, changes, cache folder) trains to, once computed:
@@ -41,6 +41,16 @@ def _is_cached(name: str, profile, seed: int, changes: dict) -> bool:
             model, *arguments["data"], **fit_args
         )
     return checkpoint.exists() and checkpoint.with_suffix(".json").exists()
+
+
+def is_cached(name: str, profile, seeds=None, **changes) -> bool:
+    """Whether recipe `name` is in the cache for every one of `seeds` (default: the profile's):
+    then `train` and `run_seeds` only load, and nothing trains. Notebook 07 quotes notebook 05's
+    verdict this way, from 05's models."""
+    check_profile(profile)
+    recipe(name)
+    _check_changes(changes)
+    return all(_is_cached(name, profile, seed, changes) for seed in _check_seeds(seeds, profile))
 
 
 def workers(profile) -> int:
