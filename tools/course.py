@@ -84,10 +84,14 @@ NOTEBOOKS = {
         "beta, latent size and the KL term over seeds."
     ),
     "06a_vae_appendix": (
-        "Appendix to 06: pathwise vs score-function gradient estimators, variance measured; the "
-        "sample-quality measure (Frechet distance on learned features) validated."
+        "Appendix to 06: pathwise vs score-function gradients against sigma, with a baseline; the "
+        "sample-quality measure validated, with precision and recall; temperature; rate and "
+        "distortion; what each latent dimension carries."
     ),
-    "07_side_by_side": "UNet vs UNet++ vs VAE on the same crops, every claim measured over seeds.",
+    "07_side_by_side": (
+        "Skips or latents: the VAE with and without UNet's skips over seeds; sampling without an "
+        "input image; one table for every model."
+    ),
 }
 
 
