@@ -8,7 +8,7 @@ import pytest
 import scipy.stats
 
 from utils import data, experiments, setup
-from utils.experiments import SeedRuns
+from utils.experiments import SeedRuns, seeds
 
 # Tiny enough to train in seconds; 16 px is the smallest side the paper's 4 poolings accept.
 TINY = dataclasses.replace(
@@ -170,6 +170,23 @@ def test_run_seeds_returns_a_table_per_seed(cache):
     assert set(rare.scores[0]) == {"dice", "iou", "hd95"}  # nuclei cores: no membrane scores
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         experiments.run_seeds("small-unet", TINY, seeds=[-1])
+
+
+@pytest.mark.training
+def test_run_seeds_keeps_each_models_scores_beside_its_checkpoint(cache, monkeypatch):
+    first = experiments.run_seeds("small-unet", TINY, seeds=[0])
+    saved = sorted((cache / "models").glob("small-unet-*.scores-*.json"))
+    assert len(saved) == 1
+    # A second call reads the scores back instead of scoring the model again: the same numbers.
+    scorer = seeds._segmenter_scores
+    monkeypatch.setattr(seeds, "_segmenter_scores", lambda *args: pytest.fail("scored again"))
+    again = experiments.run_seeds("small-unet", TINY, seeds=[0])
+    assert again.scores == first.scores and again.histories == first.histories
+    # Another way of scoring the same model is another file, computed anew.
+    monkeypatch.setattr(seeds, "_segmenter_scores", scorer)
+    chosen = experiments.run_seeds("small-unet", TINY, seeds=[0], threshold="validation")
+    assert len(sorted((cache / "models").glob("small-unet-*.scores-*.json"))) == 2
+    assert chosen.thresholds and not first.thresholds
 
 
 def test_validation_thresholds_pick_the_best_threshold_of_each_metric():

@@ -30,8 +30,8 @@ __all__ = ["is_cached", "train_seeds", "workers"]
 _CHECKPOINTS: dict[tuple, object] = {}
 
 
-def _is_cached(name: str, profile, seed: int, changes: dict) -> bool:
-    """Whether `train(name, profile, seed, **changes)` would load its model from the cache."""
+def _checkpoint(name: str, profile, seed: int, changes: dict):
+    """The file `train(name, profile, seed, **changes)` caches its model in (computed once)."""
     key = (name, profile, seed, tuple(sorted(changes.items())), os.environ.get("COURSE_CACHE"))
     checkpoint = _CHECKPOINTS.get(key)
     if checkpoint is None:
@@ -40,6 +40,12 @@ def _is_cached(name: str, profile, seed: int, changes: dict) -> bool:
         checkpoint = _CHECKPOINTS[key] = training.checkpoint_path(
             model, *arguments["data"], **fit_args
         )
+    return checkpoint
+
+
+def _is_cached(name: str, profile, seed: int, changes: dict) -> bool:
+    """Whether `train(name, profile, seed, **changes)` would load its model from the cache."""
+    checkpoint = _checkpoint(name, profile, seed, changes)
     return checkpoint.exists() and checkpoint.with_suffix(".json").exists()
 
 

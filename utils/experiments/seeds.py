@@ -4,15 +4,21 @@ per-seed table it returns (`SeedRuns`) and a summary of several such tables."""
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import json
+import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import keras
 import numpy as np
 
 from utils import metrics, models, training
 from utils.checks import check_bool, check_int, check_number, check_profile, check_text
+from utils.config import ROOT
 from utils.experiments.generative import clean_test_crops, generative_scores, judges
-from utils.experiments.parallel import train_seeds
+from utils.experiments.parallel import _checkpoint, train_seeds
 from utils.experiments.recipes import _check_changes, _check_seeds, recipe, splits, train
 
 __all__ = [
@@ -223,19 +229,53 @@ def run_seeds(
     scores, histories, thresholds = [], [], []
     for seed in seeds:
         model, history = train(name, profile, seed, verbose=verbose, **changes)
-        if is_generator:
-            scores.append(generative_scores(model, test[0], quality, clean, train_images))
+        saved = _scores_file(_checkpoint(name, profile, seed, changes), head, threshold)
+        if saved.exists():  # scored before, by this code, from this very checkpoint
+            score, used = json.loads(saved.read_text(encoding="utf-8"))
+        elif is_generator:
+            score, used = generative_scores(model, test[0], quality, clean, train_images), {}
         else:
             score, used = _segmenter_scores(
                 scored_model(model, head), val, test, chosen.dataset == "membranes", threshold
             )
-            scores.append(score)
-            thresholds.append(used)
+        if not saved.exists():
+            _write_atomically(saved, json.dumps([score, used], default=float))
+        scores.append(score)
+        thresholds.append(used)
         histories.append(history)
     label = name + suffix if head is None else f"{name + suffix} L{head}"
     if threshold == "validation":
         label += " (thresholds chosen on validation)"
     return SeedRuns(label, seeds, scores, histories, [t for t in thresholds if t])
+
+
+@functools.lru_cache(maxsize=1)
+def _scoring_code() -> str:
+    """A hash of everything that could change a score: every source file of `utils` and the
+    versions of TensorFlow, Keras and NumPy. Edit any of them and every model is scored anew."""
+    import tensorflow as tf
+
+    digest = hashlib.sha256()
+    for path in sorted((Path(ROOT) / "utils").rglob("*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
+    digest.update(f"tf {tf.__version__} keras {keras.__version__} numpy {np.__version__}".encode())
+    return digest.hexdigest()
+
+
+def _scores_file(checkpoint: Path, head, threshold) -> Path:
+    """Where the test scores of the model cached in `checkpoint` are kept: scoring a model costs
+    seconds, and several notebooks score the same models (05a and 05b 05's, 06a and 07 06's)."""
+    key = json.dumps([_scoring_code(), head, threshold])
+    return checkpoint.with_name(
+        f"{checkpoint.stem}.scores-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json"
+    )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file, so no reader sees half of it."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def scored_model(model, head: int | None = None):
