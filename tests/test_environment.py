@@ -1,6 +1,6 @@
-"""requirements.txt (pip) and environment.yml (Binder) pin the same versions; the environment the
-tests run in has exactly its own pins installed (requirements.txt, or requirements-colab.txt in
-the CI run with Colab's versions, chosen by $COURSE_REQUIREMENTS)."""
+"""requirements.txt (pip), binder/ (Binder) and environment.yml (conda) pin the same versions; the
+environment the tests run in has exactly its own pins installed (requirements.txt, or
+requirements-colab.txt in the CI run with Colab's versions, chosen by $COURSE_REQUIREMENTS)."""
 
 import importlib.metadata
 import re
@@ -16,6 +16,16 @@ def environment_pins() -> dict[str, str]:
 
 def test_environment_yml_and_requirements_agree():
     assert environment_pins() == setup.requirements(setup.ROOT / "requirements.txt")
+
+
+def test_binder_takes_the_pip_path_with_the_same_pins_and_python_311():
+    binder = setup.ROOT / "binder"
+    # repo2docker reads only binder/ when it exists: no environment.yml there (a conda solve).
+    assert sorted(path.name for path in binder.iterdir()) == ["requirements.txt", "runtime.txt"]
+    assert setup.requirements(binder / "requirements.txt") == setup.requirements(
+        setup.ROOT / "requirements.txt"
+    )
+    assert (binder / "runtime.txt").read_text(encoding="utf-8").strip() == "python-3.11"
 
 
 def test_environment_yml_names_python_311():
