@@ -4,7 +4,9 @@
 turned into plain links), the glossary, the source document (its English account and the Chinese
 original), the teacher's guide, a set-up page cut from the README, and a landing page with the
 course map — rewriting the links between them. `build` runs Sphinx on it
-(`site/conf.py`) and copies MathJax next to the pages. Nothing is executed and nothing is fetched.
+(`site/conf.py`), copies MathJax next to the pages and draws the explorers' pictures
+(`tools/explorers.py`: a notebook's live explorer becomes controls that pick among pictures drawn
+at build time). No notebook is executed and nothing is fetched.
 `python -m tools.site [OUT]` does both; the pages land in `build/site/` (open `index.html`).
 """
 
@@ -15,6 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from tools import explorers
 from tools.course import BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY, notebook_paths
 from tools.notebooks import read_notebook, write_notebook
 from utils.config import ROOT
@@ -97,6 +100,24 @@ def _landing(renames: dict[str, str], stems) -> str:
     return _links(page, renames)
 
 
+def explorer_of(cell) -> str | None:
+    """The explorer a notebook cell shows (its tag `explorer-<name>`), or None."""
+    for tag in cell.get("metadata", {}).get("tags", []):
+        if tag.startswith("explorer-") and tag.removeprefix("explorer-") in explorers.GRIDS:
+            return tag.removeprefix("explorer-")
+    return None
+
+
+def staged_explorers(sources: Path) -> list[str]:
+    """The explorers the staged pages in `sources` show, in page order."""
+    return [
+        name
+        for path in sorted(Path(sources).glob("*.ipynb"))
+        for cell in read_notebook(path)["cells"]
+        if (name := explorer_of(cell))
+    ]
+
+
 def stage(target: Path, source: Path = NOTEBOOK_DIR) -> Path:
     """Write the site's sources into `target` (emptied first) — the course notebooks of `source`,
     lessons and appendices in course order (`course.notebook_paths`); return it."""
@@ -109,9 +130,17 @@ def stage(target: Path, source: Path = NOTEBOOK_DIR) -> Path:
     renames = _renames(stems)
     for path in paths:
         notebook = read_notebook(path)
+        cells = []
         for cell in notebook["cells"]:
             if cell["cell_type"] == "markdown":
                 cell["source"] = _links("".join(cell["source"]), renames, source)
+            cells.append(cell)
+            name = explorer_of(cell)
+            if name:  # the live widget cannot run here: its pictures, drawn at build time
+                cell["outputs"] = []
+                block = f"```{{raw}} html\n{explorers.html(name)}```\n"
+                cells.append({"cell_type": "markdown", "metadata": {}, "source": block})
+        notebook["cells"] = cells
         write_notebook(target / path.name, notebook)
     for page in PAGES:  # (a missing one fails the build: the table of contents names it)
         if (source / page).exists():
@@ -135,6 +164,9 @@ def build(out: Path = BUILD_DIR / "site", sources: Path = BUILD_DIR / "site-src"
 
     stage(sources)
     shutil.copytree(SITE_CONFIG / "mathjax", sources / "_static" / "mathjax")
+    shutil.copy(SITE_CONFIG / "explorer.js", sources / "_static" / "explorer.js")
+    for name in staged_explorers(sources):
+        explorers.precompute(name, sources / "_static" / "explorers")
     if Path(out).exists():
         shutil.rmtree(out)
     status = build_main(["-b", "html", "-W", "--keep-going", "-q", str(sources), str(out)])
