@@ -18,7 +18,8 @@
     source.textContent = "Pictures: " + data.source + ".";
 
     function show() {
-      const key = data.controls.map((c) => String(values[c.name])).join("|");
+      // Keyed by each control's position in its grid (tools/explorers.py writes the same).
+      const key = data.controls.map((c) => c.values.indexOf(values[c.name])).join("|");
       const state = data.states[key];
       picture.src = "_static/explorers/" + state[0];
       picture.alt = state[1];

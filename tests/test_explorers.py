@@ -181,5 +181,5 @@ def test_precomputed_pictures_cover_the_whole_grid(tmp_path):
     script = (tmp_path / "upsampling.js").read_text(encoding="utf-8")
     data = json.loads(script.splitlines()[1].split(" = ", 1)[1].rstrip(";"))
     assert data["defaults"] == site_explorers.DEFAULTS["upsampling"]
-    key = "|".join(str(data["defaults"][c["name"]]) for c in data["controls"])
+    key = "|".join(str(c["values"].index(data["defaults"][c["name"]])) for c in data["controls"])
     assert key in data["states"]

@@ -1,9 +1,11 @@
 """JupyterLab in a real browser: `make lab`'s server, 00_start_here.ipynb run top to bottom in
-headless Chromium (the `ci` profile), the setup line seen, no cell showing an error.
+headless Chromium (the `ci` profile), the setup line seen, no cell showing an error; then notebook
+01, where moving an explorer's slider must redraw its picture (the Python callback, live).
 
 Marked `browser`: it runs in CI's extra pass (`make browser`), not in `make test`.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,6 +22,8 @@ from tools import browser
 from utils.config import ROOT
 
 NOTEBOOK = "notebooks/00_start_here.ipynb"  # `make lab` serves notebooks/: its URL path drops it
+EXPLORER_NOTEBOOK = "notebooks/01_convolution_by_hand.ipynb"  # its explorer, moved by a slider
+NOTEBOOKS = (NOTEBOOK, EXPLORER_NOTEBOOK)
 
 # JupyterLab settings for the test's own server: no autosave (the stored outputs must stay the
 # `cpu` ones), and every cell in the page (no windowing), so that every output can be read.
@@ -113,16 +117,19 @@ def _is_error(output):
     )
 
 
-@pytest.mark.browser
-def test_start_notebook_runs_in_jupyterlab_in_a_real_browser(tmp_path):
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """`make lab`'s server (the `ci` profile, an empty cache, settings of its own) and a headless
+    Chromium: yields (driver, base URL, token); on a failure, prints what was on the page."""
     reason = browser.missing()
     if reason:
         pytest.fail(reason)
+    tmp_path = tmp_path_factory.mktemp("lab")
     for name, values in SETTINGS.items():
         path = tmp_path / "settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values), encoding="utf-8")
-    stored = hashlib.sha256((ROOT / NOTEBOOK).read_bytes()).hexdigest()
+    stored = {path: hashlib.sha256((ROOT / path).read_bytes()).hexdigest() for path in NOTEBOOKS}
     port, token = browser.free_port(), secrets.token_hex(16)
     environment = {
         **os.environ,
@@ -151,55 +158,11 @@ def test_start_notebook_runs_in_jupyterlab_in_a_real_browser(tmp_path):
         base = f"http://127.0.0.1:{port}"
         _wait(lambda: _answers(f"{base}/api/status?token={token}"), 120, "the server")
         driver = browser.chromium(1400, 1000)
-        driver.get(f"{base}/lab/tree/{NOTEBOOK.removeprefix('notebooks/')}?token={token}")
-        cells = _wait(lambda: driver.execute_script(CELLS), 120, "the notebook's cells")
-        _wait(
-            lambda: driver.execute_script(
-                "const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
-                "return s && s.getAttribute('data-status') === 'idle';"
-            ),
-            120,
-            "an idle kernel",
-        )
-        # The stored outputs (and execution counts) first go, so that what is read is this run's.
-        _click_until(
-            driver,
-            "Edit",
-            "Clear Outputs of All Cells",
-            lambda: not any(c["outputs"] for c in driver.execute_script(CELLS)),
-            "the stored outputs were not cleared",
-        )
-        _click_until(
-            driver,
-            "Run",
-            "Run All Cells",
-            lambda: any(c["prompt"].strip() != "[ ]:" for c in driver.execute_script(CELLS)),
-            "the cells did not start running",
-        )
-        executed = lambda: all(  # noqa: E731 (a condition, read once)
-            re.fullmatch(r"\[\d+\]:", c["prompt"].strip()) for c in driver.execute_script(CELLS)
-        )
-        _wait(executed, 300, "every cell to run")
-        cells = driver.execute_script(CELLS)
-        outputs = [o for cell in cells for o in cell["outputs"]]
-        assert len(cells) >= 5
-        assert any("Course ready | profile ci" in o["text"] for o in outputs), "no setup line"
-        errors = [o["text"][:300] for o in outputs if _is_error(o)]
-        assert not errors, errors
-        driver.save_screenshot(str(tmp_path / "lab.png"))
-        (ROOT / "build").mkdir(exist_ok=True)
-        driver.save_screenshot(str(ROOT / "build" / "lab-00_start_here.png"))
-    except BaseException:
-        # For the failure's report (pytest shows what is printed): dialogs and notifications on
-        # the page, the server's last log lines, a screenshot in build/.
-        if driver is not None:
-            (ROOT / "build").mkdir(exist_ok=True)
-            driver.save_screenshot(str(ROOT / "build" / "lab-failure.png"))
-            print("on the page:", driver.execute_script(SHOWN))
+        yield driver, base, token
+    finally:
+        # Shown with a failing test's report (pytest prints captured output only then).
         log.flush()
         print("server log:", *(tmp_path / "lab.log").read_text().splitlines()[-30:], sep="\n")
-        raise
-    finally:
         if driver is not None:
             driver.quit()
         os.killpg(server.pid, signal.SIGTERM)
@@ -211,7 +174,119 @@ def test_start_notebook_runs_in_jupyterlab_in_a_real_browser(tmp_path):
         log.close()
     assert server.poll() is not None
     # Nothing was saved over the stored outputs.
-    assert hashlib.sha256((ROOT / NOTEBOOK).read_bytes()).hexdigest() == stored
+    for path, digest in stored.items():
+        assert hashlib.sha256((ROOT / path).read_bytes()).hexdigest() == digest, path
+
+
+@contextlib.contextmanager
+def _reported(driver):
+    """On a failure inside: a screenshot in build/, and the dialogs and notifications on the page
+    (what may have stood in a click's way), printed for the report."""
+    try:
+        yield
+    except BaseException:
+        (ROOT / "build").mkdir(exist_ok=True)
+        driver.save_screenshot(str(ROOT / "build" / "lab-failure.png"))
+        print("on the page:", driver.execute_script(SHOWN))
+        raise
+
+
+def _run_all(driver, base, token, notebook):
+    """Open `notebook` in JupyterLab, clear its stored outputs, run every cell, wait for the last;
+    return its cells (prompts and outputs, as CELLS reads them)."""
+    driver.get(f"{base}/lab/tree/{notebook.removeprefix('notebooks/')}?token={token}")
+    _wait(lambda: driver.execute_script(CELLS), 120, "the notebook's cells")
+    _wait(
+        lambda: driver.execute_script(
+            "const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+            "return s && s.getAttribute('data-status') === 'idle';"
+        ),
+        120,
+        "an idle kernel",
+    )
+    # The stored outputs (and execution counts) first go, so that what is read is this run's.
+    _click_until(
+        driver,
+        "Edit",
+        "Clear Outputs of All Cells",
+        lambda: not any(c["outputs"] for c in driver.execute_script(CELLS)),
+        "the stored outputs were not cleared",
+    )
+    _click_until(
+        driver,
+        "Run",
+        "Run All Cells",
+        lambda: any(c["prompt"].strip() != "[ ]:" for c in driver.execute_script(CELLS)),
+        "the cells did not start running",
+    )
+    executed = lambda: all(  # noqa: E731 (a condition, read once)
+        re.fullmatch(r"\[\d+\]:", c["prompt"].strip()) for c in driver.execute_script(CELLS)
+    )
+    _wait(executed, 300, "every cell to run")
+    cells = driver.execute_script(CELLS)
+    errors = [o["text"][:300] for cell in cells for o in cell["outputs"] if _is_error(o)]
+    assert not errors, errors
+    return cells
+
+
+@pytest.mark.browser
+def test_start_notebook_runs_in_jupyterlab_in_a_real_browser(lab):
+    driver, base, token = lab
+    with _reported(driver):
+        cells = _run_all(driver, base, token, NOTEBOOK)
+    outputs = [o for cell in cells for o in cell["outputs"]]
+    assert len(cells) >= 5
+    assert any("Course ready | profile ci" in o["text"] for o in outputs), "no setup line"
+    (ROOT / "build").mkdir(exist_ok=True)
+    driver.save_screenshot(str(ROOT / "build" / "lab-00_start_here.png"))
+
+
+# The live explorer of notebook 01: its sliders (by label) and the picture it draws.
+EXPLORER = """
+const image = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .widget-image');
+if (!image) return null;
+const box = image.closest('.widget-vbox');
+const sliders = Array.from(box.querySelectorAll('.widget-slider')).map(s => ({
+  label: (s.querySelector('.widget-label') || {}).textContent || '',
+  value: (s.querySelector('.widget-readout') || {}).textContent || '',
+}));
+return {src: image.getAttribute('src') || '', loaded: image.complete && image.naturalWidth > 0,
+        sliders: sliders};
+"""
+
+
+@pytest.mark.browser
+def test_moving_an_explorer_slider_in_jupyterlab_redraws_the_picture(lab):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver, base, token = lab
+    with _reported(driver):
+        _run_all(driver, base, token, EXPLORER_NOTEBOOK)
+        first = _wait(lambda: driver.execute_script(EXPLORER), 60, "the explorer's picture")
+        assert first["loaded"], first
+        labels = [slider["label"] for slider in first["sliders"]]
+        assert labels == ["input size", "kernel size", "stride", "dilation"], labels
+        kernel = dict((s["label"], s["value"]) for s in first["sliders"])["kernel size"]
+        handle = driver.find_elements(
+            By.XPATH,
+            "//div[contains(@class,'widget-slider')][.//*[contains(@class,'widget-label')]"
+            "[text()='kernel size']]//*[contains(@class,'noUi-handle')]",
+        )[0]
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", handle)
+        handle.click()
+        handle.send_keys(Keys.ARROW_RIGHT)  # as a learner would, with the keyboard
+        moved = lambda: (  # noqa: E731 (a condition, polled)
+            (now := driver.execute_script(EXPLORER))
+            and now["src"] != first["src"]
+            and now["loaded"]
+            and now
+        )
+        now = _wait(moved, 60, "the picture to be redrawn after the slider moved")
+        values = dict((s["label"], s["value"]) for s in now["sliders"])
+        assert int(values["kernel size"]) == int(kernel) + 1, (kernel, values)
+        (ROOT / "build").mkdir(exist_ok=True)
+        driver.save_screenshot(str(ROOT / "build" / "lab-01_explorer.png"))
 
 
 def test_an_exception_in_a_cell_counts_as_an_error():

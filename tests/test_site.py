@@ -237,3 +237,80 @@ def test_pages_that_have_formulas_really_typeset_them(site_browser):
     # The source's formula: Y(i, j) typeset, with a sum sign drawn by MathJax's fonts.
     first = driver.find_element("css selector", ".math.notranslate mjx-container")
     assert first.size["width"] > 50 and first.size["height"] > 10
+
+
+# An explorer on its page: its state, its picture (loaded?), its caption and controls.
+EXPLORER = """
+const box = document.querySelector('.course-explorer[data-ready]');
+if (!box) return null;
+const image = box.querySelector('img.course-explorer-picture');
+return {
+  state: box.getAttribute('data-state'),
+  src: image.getAttribute('src'),
+  loaded: image.complete && image.naturalWidth > 0,
+  caption: box.querySelector('.course-explorer-caption').textContent,
+  controls: Array.from(box.querySelectorAll('input, select')).map(c => c.name),
+};
+"""
+EXPLORER_TOP = "return document.querySelector('.course-explorer').getBoundingClientRect().top;"
+RESOURCES = "return performance.getEntriesByType('resource').map(entry => entry.name);"
+
+
+def _explorer_shown(driver, different_from=None, timeout=20):
+    """The explorer's state once its picture has loaded (and differs from `different_from`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        shown = driver.execute_script(EXPLORER)
+        if (
+            shown
+            and shown["loaded"]
+            and (not different_from or shown["src"] != different_from["src"])
+        ):
+            return shown
+        time.sleep(0.2)
+    pytest.fail(f"the explorer's picture did not load or change: {driver.execute_script(EXPLORER)}")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("name", "control"), [("conv", "kernel_size"), ("upsampling", "strides"), ("latent", "z1")]
+)
+def test_explorers_work_on_the_site_without_a_kernel(site_browser, name, control):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    from tools import explorers
+
+    driver, base = site_browser
+    driver.get(f"{base}/{explorers.NOTEBOOK_OF[name]}.html")
+    first = _explorer_shown(driver)
+    assert first["controls"] == list(explorers.GRIDS[name]), first
+    # Moving a range control with the keyboard, as a reader would, shows another picture.
+    slider = driver.find_element(By.CSS_SELECTOR, f".course-explorer input[name='{control}']")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", slider)
+    slider.send_keys(Keys.ARROW_RIGHT)
+    moved = _explorer_shown(driver, different_from=first)
+    assert moved["state"] != first["state"] and moved["caption"] != first["caption"]
+    if name == "upsampling":  # and a select control
+        Select(driver.find_element(By.CSS_SELECTOR, "select[name='method']")).select_by_value(
+            "nearest"
+        )
+        chosen = _explorer_shown(driver, different_from=moved)
+        assert chosen["caption"].startswith("nearest")
+    assert not _severe(driver)
+    # Everything the page asked for came from the site itself.
+    outside = [url for url in driver.execute_script(RESOURCES) if not url.startswith(base)]
+    assert not outside, outside
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _wait_for_math(driver)  # (typesetting moves what lies below it)
+    for _ in range(10):  # images above it load lazily and move it: scroll until it stays
+        top = driver.execute_script(
+            "const box = document.querySelector('.course-explorer');"
+            "window.scrollTo(0, box.getBoundingClientRect().top + window.scrollY - 20);"
+            "return box.getBoundingClientRect().top;"
+        )
+        time.sleep(0.5)
+        if abs(driver.execute_script(EXPLORER_TOP) - top) < 1:
+            break
+    driver.save_screenshot(str(SCREENSHOTS / f"explorer-{name}.png"))

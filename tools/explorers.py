@@ -126,15 +126,16 @@ def precompute(name: str, folder: Path) -> dict:
     images = Path(folder) / name
     images.mkdir(parents=True, exist_ok=True)
     states, seen = {}, {}
-    for values in itertools.product(*grid.values()):
-        settings = dict(zip(grid, values, strict=True))
+    for positions in itertools.product(*(range(len(values)) for values in grid.values())):
+        settings = {key: grid[key][i] for key, i in zip(grid, positions, strict=True)}
         figure, caption = draw(settings)
         png = explorers.figure_png(figure)
         digest = hashlib.sha256(png).hexdigest()[:16]  # equal pictures are stored once
         if digest not in seen:
             seen[digest] = f"{name}/{digest}.png"
             (images / f"{digest}.png").write_bytes(png)
-        states["|".join(str(v) for v in values)] = [seen[digest], caption]
+        # Keyed by the positions in the grid ("2|0|1"): the same text in Python and JavaScript.
+        states["|".join(str(i) for i in positions)] = [seen[digest], caption]
     manifest = {
         "name": name,
         "notebook": NOTEBOOK_OF[name],
