@@ -29,9 +29,9 @@ FRESH_CACHE = cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && COURSE_CACH
 UNIT_MARKERS := not training and not classroom and not browser
 # CI's steps, in order (.ci/run reads them with `make -s ci-steps`): the README's test command
 # first, then the extra passes that are `make ci`.
-CI_STEPS := test onednn-on onednn-off colab classroom browser
+CI_STEPS := test onednn-on onednn-off colab binder classroom browser
 
-.PHONY: help venv lab test unit ci ci-steps onednn-on onednn-off colab classroom browser student \
+.PHONY: help venv lab test unit ci ci-steps onednn-on onednn-off colab binder classroom browser student \
 	grade activities wheelhouse site lint format notebooks rerun-verdicts diff-outputs bench sync clean
 
 venv: $(STAMP) ## create .venv and install the pinned packages (once)
@@ -102,6 +102,21 @@ colab: $(COLAB_STAMP) ## CI: unit tests and notebooks under Colab's versions (.v
 		--ignore=tests/test_makefile.py tests
 	COURSE_REQUIREMENTS=requirements-colab.txt $(call NBVAL_CI,$(COLAB_VENV)/bin/python)
 
+# Binder's path, rehearsed: a fresh environment built from binder/ alone (pip, with the Python
+# that binder/runtime.txt names), then the notebooks under nbval in it. Binder itself (its image
+# build, its 2 GB and one core) cannot be reached from CI.
+BINDER_VENV ?= .venv-binder
+BINDER_VERSION := $(patsubst python-%,%,$(strip $(file < binder/runtime.txt)))
+BINDER_PYTHON ?= $(shell for p in python$(BINDER_VERSION) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(BINDER_VERSION)*/bin/python$(BINDER_VERSION); \
+	do $$p -c "" >/dev/null 2>&1 && { echo $$p; break; }; done)
+binder: ## CI: a fresh environment from binder/ alone, then the notebooks under nbval in it
+	@test -n "$(BINDER_PYTHON)" || { echo "make binder needs Python $(BINDER_VERSION) (binder/runtime.txt)"; exit 1; }
+	rm -rf $(BINDER_VENV)
+	$(BINDER_PYTHON) -m venv $(BINDER_VENV)
+	$(BINDER_VENV)/bin/python -c "import sys; assert sys.version.startswith('$(BINDER_VERSION).'), sys.version"
+	$(BINDER_VENV)/bin/python -m pip install --disable-pip-version-check -r binder/requirements.txt
+	COURSE_REQUIREMENTS=binder/requirements.txt $(call NBVAL_CI,$(BINDER_VENV)/bin/python)
+
 # Student copies of the notebooks in students/: worked solutions removed, exercise outputs cleared.
 student: $(STAMP) ## write student copies of the notebooks into students/ (no solutions)
 	$(BIN)/python -m tools.classroom student --out students
@@ -136,10 +151,10 @@ format: $(STAMP) ## let ruff fix and format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Re-execute every notebook top to bottom in the cpu profile and store the outputs.
-notebooks: $(STAMP) ## re-execute the notebooks (cpu profile) and store their outputs (NOTEBOOKS=...)
-	COURSE_PROFILE=cpu $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.record_timing=False $(NOTEBOOKS)
+# Re-execute every notebook top to bottom in the cpu profile and store the outputs; each one's wall
+# time and its kernel's peak memory go into benchmarks/notebook_runs.json (`make bench` prints it).
+notebooks: $(STAMP) ## re-execute the notebooks (cpu profile), store their outputs, record time and memory
+	COURSE_PROFILE=cpu $(BIN)/python -m tools.notebook_runs $(NOTEBOOKS)
 
 # Before storing outputs: rerun notebooks (cpu profile, empty cache, oneDNN as TF_ENABLE_ONEDNN_OPTS
 # says, off by default) and compare their `Verdict:` lines with the stored ones. Stores nothing.
@@ -162,7 +177,7 @@ sync: $(STAMP) ## rewrite badges and the setup cell of every notebook from tools
 	$(BIN)/python -m tools.course sync
 
 clean: ## remove the virtual environments, tool caches, students/, grades/ and build/
-	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache .hypothesis students grades build
+	rm -rf $(VENV) $(COLAB_VENV) $(BINDER_VENV) .pytest_cache .ruff_cache .hypothesis students grades build
 
 help: ## list the commands
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))

@@ -33,10 +33,17 @@ SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
 }
 
+# The kernel of the notebook shown is idle.
+IDLE = (
+    "const s = document.querySelector("
+    "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');"
+    "return s && s.getAttribute('data-status') === 'idle';"
+)
 CELLS = """
 return Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell'))
   .map(cell => ({
     prompt: (cell.querySelector('.jp-InputPrompt') || {}).textContent || '',
+    collapsed: !!cell.querySelector('.jp-InputPlaceholder'),  // a solution: its input hidden
     outputs: Array.from(cell.querySelectorAll('.jp-OutputArea-output')).map(o => ({
       mime: o.getAttribute('data-mime-type') || '',
       text: o.textContent,
@@ -194,16 +201,13 @@ def _reported(driver):
 def _run_all(driver, base, token, notebook):
     """Open `notebook` in JupyterLab, clear its stored outputs, run every cell, wait for the last;
     return its cells (prompts and outputs, as CELLS reads them)."""
-    driver.get(f"{base}/lab/tree/{notebook.removeprefix('notebooks/')}?token={token}")
+    # `reset`: a fresh workspace holding this notebook alone, so that the menus act on it (and not
+    # on a notebook an earlier test left open).
+    driver.get(f"{base}/lab/tree/{notebook.removeprefix('notebooks/')}?reset&token={token}")
     _wait(lambda: driver.execute_script(CELLS), 120, "the notebook's cells")
-    _wait(
-        lambda: driver.execute_script(
-            "const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
-            "return s && s.getAttribute('data-status') === 'idle';"
-        ),
-        120,
-        "an idle kernel",
-    )
+    _wait(lambda: driver.execute_script(IDLE), 120, "an idle kernel")
+    stored = lambda: any(c["outputs"] for c in driver.execute_script(CELLS))  # noqa: E731
+    _wait(stored, 60, "the stored outputs to be shown")  # (before they are cleared)
     # The stored outputs (and execution counts) first go, so that what is read is this run's.
     _click_until(
         driver,
@@ -219,13 +223,23 @@ def _run_all(driver, base, token, notebook):
         lambda: any(c["prompt"].strip() != "[ ]:" for c in driver.execute_script(CELLS)),
         "the cells did not start running",
     )
-    executed = lambda: all(  # noqa: E731 (a condition, read once)
-        re.fullmatch(r"\[\d+\]:", c["prompt"].strip()) for c in driver.execute_script(CELLS)
-    )
-    _wait(executed, 300, "every cell to run")
+
+    # Every cell numbered (a collapsed input shows no number: its cell counts once the kernel is
+    # idle again, after the last cell).
+    def numbered(cell):
+        return cell["collapsed"] or re.fullmatch(r"\[\d+\]:", cell["prompt"].strip())
+
+    def executed():
+        cells = driver.execute_script(CELLS)
+        return all(numbered(c) for c in cells) and driver.execute_script(IDLE)
+
+    finished = _poll(executed, 300)
     cells = driver.execute_script(CELLS)
     errors = [o["text"][:300] for cell in cells for o in cell["outputs"] if _is_error(o)]
     assert not errors, errors
+    if not finished:
+        waiting = [(i, c["prompt"]) for i, c in enumerate(cells) if not numbered(c)]
+        pytest.fail(f"timed out after 300 s waiting for every cell to run; not run: {waiting[:10]}")
     return cells
 
 

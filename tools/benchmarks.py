@@ -321,6 +321,32 @@ def seed_costs(tiny: bool = False) -> Iterable[Row]:
     return recipe_costs_in(Path(folder) / "models" if folder else cache_dir("models"))
 
 
+@benchmark
+def notebook_runs(tiny: bool = False) -> Iterable[Row]:
+    """Each notebook's wall time and its kernel's peak memory, as `make notebooks` recorded them in
+    benchmarks/notebook_runs.json (read, not re-run: re-executing the course takes half an hour)."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from tools.notebook_runs import RECORD, read
+
+    if tiny:  # a made-up record, in a folder of its own
+        with tempfile.TemporaryDirectory() as folder:
+            record = Path(folder) / "runs.json"
+            entry = {"seconds": 7.0, "peak_memory_gb": 0.8, "cores": 2, "profile": "cpu"}
+            record.write_text(json.dumps({"00_start_here": entry}))
+            runs = read(record)
+    else:
+        runs = read(RECORD)
+    rows = []
+    for stem, entry in sorted(runs.items()):
+        where = f"{entry['profile']}, {entry['cores']} core{'s' if entry['cores'] > 1 else ''}"
+        rows.append((f"{stem}: time ({where})", entry["seconds"], "s"))
+        rows.append((f"{stem}: kernel's peak memory", entry["peak_memory_gb"], "GB"))
+    return rows
+
+
 def main(names: list[str] | None = None) -> int:
     """Run every benchmark (or those in `names`) and print a table."""
     print(f"Machine: {cpu_name()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}")

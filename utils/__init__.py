@@ -38,6 +38,8 @@ Pictures:
                 `overlays`
 - `overlays`    TP / FP / FN overlays, instance labels coloured so that near ones differ (03-04a)
 - `diagrams`    drawn figures: a convolution's geometry (01), UNet (00, 04) and UNet++ (05)
+- `explorers`   interactive explorers: a convolution's geometry (01), upsampling's overlaps (02),
+                the 2-D VAE's latent space (06); live with ipywidgets 7 or 8
 
 Machinery no notebook imports (grading, the website, browser checks, benchmarks) lives in `tools/`.
 """
