@@ -230,6 +230,32 @@ def test_run_seeds_can_score_at_thresholds_chosen_on_validation(cache):
         experiments.run_seeds("vae-crops", TINY, seeds=[0], threshold="validation")
 
 
+def test_usable_cores_follow_the_affinity_and_a_cgroup_quota(monkeypatch, tmp_path):
+    import builtins
+    import os
+
+    from utils.experiments import parallel
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    real_open = builtins.open
+    quota = tmp_path / "cpu.max"
+
+    def fake_open(path, *args, **kwargs):
+        if str(path) == "/sys/fs/cgroup/cpu.max":
+            return real_open(quota, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    quota.write_text("max 100000\n")
+    assert parallel.usable_cores() == 4
+    quota.write_text("100000 100000\n")  # Binder: one CPU of a large machine
+    assert parallel.usable_cores() == 1
+    quota.write_text("250000 100000\n")
+    assert parallel.usable_cores() == 2
+    quota.unlink()  # no cgroup file (macOS, an old kernel): the affinity alone
+    assert parallel.usable_cores() == 4
+
+
 def test_workers_follow_the_environment_the_profile_and_the_machine(monkeypatch):
     import os
 
@@ -238,7 +264,11 @@ def test_workers_follow_the_environment_the_profile_and_the_machine(monkeypatch)
     monkeypatch.delenv("COURSE_WORKERS", raising=False)
     assert experiments.workers(TINY) == 1  # ci: tiny models, a worker costs more than it saves
     gpu = bool(tf.config.list_physical_devices("GPU"))
-    assert experiments.workers(setup.PROFILES["cpu"]) == (1 if gpu else min(2, os.cpu_count()))
+    usable = len(os.sched_getaffinity(0))
+    assert experiments.workers(setup.PROFILES["cpu"]) == (1 if gpu else min(2, usable))
+    # One usable core (`taskset -c 0`, or Binder's quota of one CPU): one training at a time.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert experiments.workers(setup.PROFILES["cpu"]) == 1
     monkeypatch.setenv("COURSE_WORKERS", "3")
     assert experiments.workers(TINY) == 3
     monkeypatch.setenv("COURSE_WORKERS", "0")

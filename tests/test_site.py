@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tools import browser, site
+from tools import browser, explorers, site
 from tools.course import NOTEBOOKS
 
 SCREENSHOTS = site.BUILD_DIR / "site-screenshots"
@@ -71,6 +71,27 @@ def test_staged_sources_hold_every_page_without_remote_images(tmp_path):
     # The source document's account links its notebooks and the Chinese original on the site.
     account = (staged / "source_document.md").read_text(encoding="utf-8")
     assert "](04_unet.ipynb)" in account and "](source_document.zh.md)" in account
+
+
+def test_staged_explorer_cells_become_the_static_explorer(tmp_path):
+    staged = site.stage(tmp_path / "src")
+    assert site.staged_explorers(staged) == ["conv", "upsampling", "latent"]
+    for name, stem in explorers.NOTEBOOK_OF.items():
+        cells = json.loads((staged / f"{stem}.ipynb").read_text(encoding="utf-8"))["cells"]
+        (index,) = [i for i, cell in enumerate(cells) if site.explorer_of(cell) == name]
+        assert cells[index]["outputs"] == []  # the live widget cannot run on the site
+        block = "".join(cells[index + 1]["source"])
+        assert block.startswith("```{raw} html") and f'data-explorer="{name}"' in block
+        assert f'src="_static/explorers/{name}.js"' in block and "http" not in block
+
+
+def test_stored_explorer_outputs_carry_a_static_picture():
+    """Where widgets cannot run (nbconvert, a viewer), the explorer's output still shows a PNG."""
+    for name, stem in explorers.NOTEBOOK_OF.items():
+        cells = json.loads((site.NOTEBOOK_DIR / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        (cell,) = [c for c in cells["cells"] if site.explorer_of(c) == name]
+        (output,) = cell["outputs"]
+        assert {"application/vnd.jupyter.widget-view+json", "image/png"} <= set(output["data"])
 
 
 # --- the built site in a real browser ------------------------------------------------------------
@@ -279,8 +300,6 @@ def test_explorers_work_on_the_site_without_a_kernel(site_browser, name, control
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
-
-    from tools import explorers
 
     driver, base = site_browser
     driver.get(f"{base}/{explorers.NOTEBOOK_OF[name]}.html")

@@ -119,6 +119,17 @@ def _drawer(name):
     return latent, f"decoded by notebook 06's 2-D VAE (seed 0), trained in the '{profile}' profile"
 
 
+def _small(png: bytes) -> bytes:
+    """`png` with a palette of 128 colours: the site serves thousands of these pictures."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").quantize(128).save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
 def precompute(name: str, folder: Path) -> dict:
     """Draw explorer `name` for every setting of its grid into `folder`; return its manifest."""
     grid = GRIDS[name]
@@ -129,7 +140,7 @@ def precompute(name: str, folder: Path) -> dict:
     for positions in itertools.product(*(range(len(values)) for values in grid.values())):
         settings = {key: grid[key][i] for key, i in zip(grid, positions, strict=True)}
         figure, caption = draw(settings)
-        png = explorers.figure_png(figure)
+        png = _small(explorers.figure_png(figure))
         digest = hashlib.sha256(png).hexdigest()[:16]  # equal pictures are stored once
         if digest not in seen:
             seen[digest] = f"{name}/{digest}.png"

@@ -1,11 +1,14 @@
 """`make notebooks`: re-execute notebooks in place and record, for each, its wall time and the peak
 memory of its kernel, in `benchmarks/notebook_runs.json` (`make bench` prints that record).
 
-Each notebook runs in its own `jupyter nbconvert --execute --inplace` process; its peak memory is
-the largest resident set of that process and everything it waited for (the kernel included), as
-the operating system reports it when the process ends (`os.wait4`, like `/usr/bin/time -v`).
-`python -m tools.notebook_runs NOTEBOOK...` runs them; `python -m tools.notebook_runs --table`
-prints the record without running anything.
+Each notebook runs in its own `jupyter nbconvert --execute --inplace` process. Its peak memory is
+what a container such as Binder's counts: the resident memory of that process and of all its
+descendants together (the kernel, and the worker processes that train seeds), sampled four times a
+second from /proc. The largest single process (`os.wait4`, as `/usr/bin/time -v` reports it) is
+recorded too.
+`python -m tools.notebook_runs NOTEBOOK...` runs them (`--output-dir DIR` stores the outputs there
+instead, `--record FILE` records elsewhere: a measurement that must not replace the stored run);
+`python -m tools.notebook_runs --table` prints the record without running anything.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,9 +35,47 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def run(path: Path) -> dict:
-    """Execute notebook `path` in place (the profile of COURSE_PROFILE, cpu by default); return
-    its wall time and its peak memory."""
+def _tree_memory(root: int) -> int:
+    """The resident memory, in bytes, of process `root` and all its descendants now (Linux)."""
+    parents = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
+                    parents[int(entry.name)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue  # it ended meanwhile
+    tree, grew = {root}, True
+    while grew:
+        grown = tree | {pid for pid, parent in parents.items() if parent in tree}
+        grew, tree = len(grown) > len(tree), grown
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class _Sampler(threading.Thread):
+    """Samples `_tree_memory(pid)` every `interval` seconds until stopped; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.25):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self.stopped = threading.Event()
+
+    def run(self):
+        while not self.stopped.wait(self.interval):
+            self.peak = max(self.peak, _tree_memory(self.pid))
+
+
+def run(path: Path, output_dir: Path | None = None) -> dict:
+    """Execute notebook `path` in place, or into `output_dir` (in the profile of COURSE_PROFILE,
+    cpu by default); return
+    its wall time, the peak of its processes' memory together, and its largest process's."""
     command = [
         sys.executable,
         "-m",
@@ -42,21 +84,26 @@ def run(path: Path) -> dict:
         "--to",
         "notebook",
         "--execute",
-        "--inplace",
         "--ExecutePreprocessor.timeout=-1",
         "--ExecutePreprocessor.record_timing=False",
+        *(["--output-dir", str(output_dir)] if output_dir else ["--inplace"]),
         str(path),
     ]
     start = time.monotonic()
     process = subprocess.Popen(command)
+    sampler = _Sampler(process.pid)
+    sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
+    sampler.stopped.set()
+    sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - start
     if process.returncode != 0:
         raise SystemExit(f"{path} failed (exit status {process.returncode})")
     return {
         "seconds": round(seconds, 1),
-        "peak_memory_gb": round(usage.ru_maxrss * 1024 / 1e9, 3),  # ru_maxrss is in KiB on Linux
+        "peak_memory_gb": round(sampler.peak / 1e9, 3),
+        "largest_process_gb": round(usage.ru_maxrss * 1024 / 1e9, 3),  # ru_maxrss: KiB (Linux)
         "profile": os.environ.get("COURSE_PROFILE", "cpu"),
         "cores": _cores(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
@@ -86,23 +133,28 @@ def table(record: Path = RECORD) -> str:
 
 
 def main(arguments: list[str]) -> int:
-    if arguments == ["--table"]:
-        print(table())
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tools.notebook_runs", description=__doc__)
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--table", action="store_true", help="print the record, run nothing")
+    parser.add_argument("--record", type=Path, default=RECORD, help="the record to update")
+    parser.add_argument("--output-dir", type=Path, help="store the outputs there, not in place")
+    options = parser.parse_args(arguments)
+    if options.table or not options.notebooks:
+        print(table(options.record))
         return 0
-    if not arguments:
-        print("usage: python -m tools.notebook_runs NOTEBOOK... | --table")
-        return 2
-    runs = read()
-    for name in arguments:
-        path = Path(name)
-        entry = run(path)
+    runs = read(options.record)
+    for path in options.notebooks:
+        entry = run(path, options.output_dir)
         runs[path.stem] = entry
-        RECORD.parent.mkdir(exist_ok=True)
-        RECORD.write_text(json.dumps(runs, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        options.record.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(runs, indent=1, sort_keys=True) + "\n"
+        options.record.write_text(text, encoding="utf-8")
         print(
             f"{path.stem}: {entry['seconds']:.0f} s, peak memory {entry['peak_memory_gb']:.2f} GB"
         )
-    print(table())
+    print(table(options.record))
     return 0
 
 

@@ -61,7 +61,7 @@ def is_cached(name: str, profile, seeds=None, **changes) -> bool:
 
 def workers(profile) -> int:
     """How many trainings run at once when several seeds need training (`train_seeds`): the
-    environment variable COURSE_WORKERS if set; else 2 on a machine with two CPU cores or more,
+    environment variable COURSE_WORKERS if set; else 2 where two CPU cores or more are usable,
     because one training of these small models keeps only about one core busy (`make bench
     BENCH=parallel_seeds`: two at a time take about 0.8 of the time, with the same weights);
     1 with a GPU, and in the `ci` profile, whose models train in a second or two (starting a
@@ -74,7 +74,21 @@ def workers(profile) -> int:
         return int(value)
     if profile.name == "ci" or _has_gpu():
         return 1
-    return min(2, os.cpu_count() or 1)
+    return min(2, usable_cores())
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may use: those it may run on (`taskset`, a container's cpuset),
+    capped by a cgroup's CPU quota (Binder and other containers give, say, 1 CPU of a large
+    machine, and `os.cpu_count()` would count the machine's)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:  # cgroup v2: "max 100000" (no quota) or "<quota> <period>" in microseconds
+        quota, period = open("/sys/fs/cgroup/cpu.max", encoding="ascii").read().split()
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores or 1)
 
 
 def _has_gpu() -> bool:
