@@ -4,8 +4,9 @@ memory of its kernel, in `benchmarks/notebook_runs.json` (`make bench` prints th
 Each notebook runs in its own `jupyter nbconvert --execute --inplace` process. Its peak memory is
 what a container such as Binder's counts: the resident memory of that process and of all its
 descendants together (the kernel, and the worker processes that train seeds), sampled four times a
-second from /proc. The largest single process (`os.wait4`, as `/usr/bin/time -v` reports it) is
-recorded too.
+second from /proc. The largest peak of a single process (its VmHWM, the kernel's as a rule) is
+recorded too. (`os.wait4`'s figure, which `/usr/bin/time -v` prints, would not do: a process forked
+from a large one, pytest's, inherits its parent's peak.)
 `python -m tools.notebook_runs NOTEBOOK...` runs them (`--output-dir DIR` stores the outputs there
 instead, `--record FILE` records elsewhere: a measurement that must not replace the stored run);
 `python -m tools.notebook_runs --table` prints the record without running anything.
@@ -35,8 +36,9 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _tree_memory(root: int) -> int:
-    """The resident memory, in bytes, of process `root` and all its descendants now (Linux)."""
+def _tree_memory(root: int) -> tuple[int, int]:
+    """Process `root` and all its descendants now (Linux): their resident memory together, and the
+    largest peak of one of them (its VmHWM), in bytes."""
     parents = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -49,27 +51,30 @@ def _tree_memory(root: int) -> int:
     while grew:
         grown = tree | {pid for pid, parent in parents.items() if parent in tree}
         grew, tree = len(grown) > len(tree), grown
-    total = 0
+    total, largest = 0, 0
     for pid in tree:
         try:
-            with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
-                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, IndexError):
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
             continue
-    return total
+        rss, hwm = (int(fields.get(name, "0 kB").split()[0]) * 1024 for name in ("VmRSS", "VmHWM"))
+        total, largest = total + rss, max(largest, hwm)
+    return total, largest
 
 
 class _Sampler(threading.Thread):
-    """Samples `_tree_memory(pid)` every `interval` seconds until stopped; keeps the peak."""
+    """Samples `_tree_memory(pid)` every `interval` seconds until stopped; keeps the peaks."""
 
     def __init__(self, pid: int, interval: float = 0.25):
         super().__init__(daemon=True)
-        self.pid, self.interval, self.peak = pid, interval, 0
+        self.pid, self.interval, self.peak, self.largest = pid, interval, 0, 0
         self.stopped = threading.Event()
 
     def run(self):
         while not self.stopped.wait(self.interval):
-            self.peak = max(self.peak, _tree_memory(self.pid))
+            total, largest = _tree_memory(self.pid)
+            self.peak, self.largest = max(self.peak, total), max(self.largest, largest)
 
 
 def run(path: Path, output_dir: Path | None = None) -> dict:
@@ -93,7 +98,7 @@ def run(path: Path, output_dir: Path | None = None) -> dict:
     process = subprocess.Popen(command)
     sampler = _Sampler(process.pid)
     sampler.start()
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status = os.waitpid(process.pid, 0)
     sampler.stopped.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -103,7 +108,7 @@ def run(path: Path, output_dir: Path | None = None) -> dict:
     return {
         "seconds": round(seconds, 1),
         "peak_memory_gb": round(sampler.peak / 1e9, 3),
-        "largest_process_gb": round(usage.ru_maxrss * 1024 / 1e9, 3),  # ru_maxrss: KiB (Linux)
+        "largest_process_gb": round(sampler.largest / 1e9, 3),
         "profile": os.environ.get("COURSE_PROFILE", "cpu"),
         "cores": _cores(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
