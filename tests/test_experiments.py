@@ -294,6 +294,25 @@ def test_worker_processes_train_the_weights_of_one_training_after_the_other(
 
 
 @pytest.mark.training
+def test_trainings_in_this_process_release_memory_and_spare_the_models_held(cache, monkeypatch):
+    from utils.experiments import parallel
+
+    held, _ = experiments.train("small-unet", TINY, seed=0)  # a model a notebook holds
+    images = np.random.default_rng(0).random((2, *held.input_shape[1:]), dtype=np.float32)
+    before = np.asarray(held(images))
+    released = []
+    real = parallel.release_memory
+    monkeypatch.setattr(parallel, "release_memory", lambda: released.append(real()))
+    monkeypatch.setenv("COURSE_WORKERS", "1")
+    assert experiments.train_seeds("small-unet", TINY, seeds=[1, 2]) == [
+        ("small-unet", 1),
+        ("small-unet", 2),
+    ]
+    assert len(released) == 2  # once after each training
+    np.testing.assert_array_equal(np.asarray(held(images)), before)  # still works, the same
+
+
+@pytest.mark.training
 def test_run_seeds_scores_a_pruned_head(cache):
     result = experiments.run_seeds("small-unetpp-ds", TINY, seeds=[0], head=2)
     assert result.name == "small-unetpp-ds L2" and 0 <= result.scores[0]["dice"] <= 1
