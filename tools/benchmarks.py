@@ -343,7 +343,11 @@ def notebook_runs(tiny: bool = False) -> Iterable[Row]:
     for stem, entry in sorted(runs.items()):
         where = f"{entry['profile']}, {entry['cores']} core{'s' if entry['cores'] > 1 else ''}"
         rows.append((f"{stem}: time ({where})", entry["seconds"], "s"))
-        rows.append((f"{stem}: kernel's peak memory", entry["peak_memory_gb"], "GB"))
+        rows.append((f"{stem}: peak memory, all its processes", entry["peak_memory_gb"], "GB"))
+        if "largest_process_gb" in entry:
+            rows.append(
+                (f"{stem}: peak memory, largest process", entry["largest_process_gb"], "GB")
+            )
     return rows
 
 

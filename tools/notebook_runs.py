@@ -126,12 +126,15 @@ def table(record: Path = RECORD) -> str:
     runs = read(record)
     if not runs:
         return f"no notebook runs recorded in {record} (run `make notebooks`)"
-    lines = [f"{'notebook':<28} {'time':>9} {'peak memory':>12}  cores  profile  date"]
+    lines = [
+        f"{'notebook':<28} {'time':>10} {'all processes':>14} {'largest':>8}  cores  profile  date"
+    ]
     for stem, entry in sorted(runs.items()):
         minutes, seconds = divmod(round(entry["seconds"]), 60)
         flag = "" if entry["peak_memory_gb"] <= MEMORY_BUDGET_GB else "  over the budget"
         lines.append(
-            f"{stem:<28} {minutes:>3} min {seconds:>2} s {entry['peak_memory_gb']:>8.2f} GB"
+            f"{stem:<28} {minutes:>3} min {seconds:>2} s {entry['peak_memory_gb']:>11.2f} GB"
+            f" {entry.get('largest_process_gb', float('nan')):>5.2f} GB"
             f"  {entry['cores']:>5}  {entry['profile']:<7}  {entry['date']}{flag}"
         )
     return "\n".join(lines)
