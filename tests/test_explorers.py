@@ -166,6 +166,7 @@ def test_upsampling_and_latent_explorers_redraw():
 
 def test_site_grids_hold_the_notebook_defaults():
     for name, grid in site_explorers.GRIDS.items():
+        assert list(grid) == list(explorers.LABELS[name])  # the same controls, in the same order
         for key, value in site_explorers.DEFAULTS[name].items():
             assert value in grid[key], (name, key)
 

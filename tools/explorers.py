@@ -56,14 +56,6 @@ NOTEBOOK_OF = {
     "upsampling": "02_upsampling_by_hand",
     "latent": "06_vae",
 }
-LABELS = {
-    "input_size": "input size",
-    "kernel_size": "kernel size",
-    "strides": "stride",
-    "dilation_rate": "dilation",
-    "z1": "z1",
-    "z2": "z2",
-}
 
 
 def _conv(settings):
@@ -150,7 +142,9 @@ def precompute(name: str, folder: Path) -> dict:
     manifest = {
         "name": name,
         "notebook": NOTEBOOK_OF[name],
-        "controls": [{"name": k, "label": LABELS.get(k, k), "values": v} for k, v in grid.items()],
+        "controls": [
+            {"name": k, "label": explorers.LABELS[name][k], "values": v} for k, v in grid.items()
+        ],
         "defaults": DEFAULTS[name],
         "states": states,
         "source": source,

@@ -22,6 +22,7 @@ from utils import ops
 from utils.checks import check_choice, check_int, check_number
 
 __all__ = [
+    "LABELS",
     "UPSAMPLING_METHODS",
     "Explorer",
     "conv_explorer",
@@ -38,6 +39,22 @@ __all__ = [
 ]
 
 UPSAMPLING_METHODS = ("nearest", "bilinear", "transposed")
+#: Each explorer's controls, as the learner reads them (the notebook's widgets and the website's).
+LABELS = {
+    "conv": {
+        "input_size": "input size",
+        "kernel_size": "kernel size",
+        "strides": "stride",
+        "padding": "padding",
+        "dilation_rate": "dilation",
+    },
+    "upsampling": {
+        "method": "method",
+        "kernel_size": "kernel size (transposed)",
+        "strides": "stride (factor)",
+    },
+    "latent": {"z1": "z1", "z2": "z2"},
+}
 # The colours of the course's geometry figures (`diagrams.draw_conv_geometry`).
 TAP, LAST_TAP, PADDING = "#f28e2b", "#4e79a7", "0.85"
 
@@ -364,11 +381,11 @@ def conv_explorer(input_size=6, kernel_size=3, strides=1, padding="same", dilati
     """01's explorer: input size, kernel size, stride, padding and dilation -> `draw_conv`."""
     state = conv_state(input_size, kernel_size, strides, padding, dilation_rate)  # checks them
     controls = {
-        "input_size": _slider("input size", state["input_size"], 3, 10),
-        "kernel_size": _slider("kernel size", state["kernel_size"], 1, 5),
-        "strides": _slider("stride", state["strides"], 1, 3),
-        "padding": _choice("padding", state["padding"], ("valid", "same")),
-        "dilation_rate": _slider("dilation", state["dilation_rate"], 1, 3),
+        "input_size": _slider(LABELS["conv"]["input_size"], state["input_size"], 3, 10),
+        "kernel_size": _slider(LABELS["conv"]["kernel_size"], state["kernel_size"], 1, 5),
+        "strides": _slider(LABELS["conv"]["strides"], state["strides"], 1, 3),
+        "padding": _choice(LABELS["conv"]["padding"], state["padding"], ("valid", "same")),
+        "dilation_rate": _slider(LABELS["conv"]["dilation_rate"], state["dilation_rate"], 1, 3),
     }
     return Explorer(lambda **settings: draw_conv(conv_state(**settings)), controls)
 
@@ -377,9 +394,9 @@ def upsampling_explorer(method="transposed", kernel_size=3, strides=2):
     """02's explorer: nearest, bilinear or transposed (kernel, stride) -> `draw_upsampling`."""
     state = upsampling_state(method, kernel_size, strides)
     controls = {
-        "method": _choice("method", state["method"], UPSAMPLING_METHODS),
-        "kernel_size": _slider("kernel size (transposed)", state["kernel_size"], 1, 5),
-        "strides": _slider("stride (factor)", state["strides"], 1, 3),
+        "method": _choice(LABELS["upsampling"]["method"], state["method"], UPSAMPLING_METHODS),
+        "kernel_size": _slider(LABELS["upsampling"]["kernel_size"], state["kernel_size"], 1, 5),
+        "strides": _slider(LABELS["upsampling"]["strides"], state["strides"], 1, 3),
     }
     return Explorer(lambda **settings: draw_upsampling(upsampling_state(**settings)), controls)
 
@@ -389,8 +406,8 @@ def latent_explorer(decoder, codes, crops, z1=0.0, z2=0.0):
     of the test crops `crops` (whose codes are `codes`)."""
     latent_state(decoder, codes, z1, z2)  # checks the arguments
     controls = {
-        "z1": _slider("z1", float(z1), -3.0, 3.0, 0.1),
-        "z2": _slider("z2", float(z2), -3.0, 3.0, 0.1),
+        "z1": _slider(LABELS["latent"]["z1"], float(z1), -3.0, 3.0, 0.1),
+        "z2": _slider(LABELS["latent"]["z2"], float(z2), -3.0, 3.0, 0.1),
     }
     return Explorer(
         lambda z1, z2: draw_latent(latent_state(decoder, codes, z1, z2), codes, crops), controls
